@@ -1,0 +1,443 @@
+package storage
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"frontwire/internal/chat"
+	"frontwire/internal/story"
+)
+
+// messageRecord is how an outbox message is stored: the chat.Message as
+// JSON, its Seq taken from the key.
+type messageRecord = chat.Message
+
+func encodeMessage(m messageRecord) ([]byte, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode message %d: %w", m.Seq, err)
+	}
+	return b, nil
+}
+
+func decodeMessage(k, v []byte) (messageRecord, error) {
+	var m messageRecord
+	if len(k) != 8 {
+		return m, fmt.Errorf("outbox key of %d bytes, want 8", len(k))
+	}
+	if err := json.Unmarshal(v, &m); err != nil {
+		return m, fmt.Errorf("decode message %d: %w", be64(k), err)
+	}
+	m.Seq = be64(k)
+	return m, nil
+}
+
+// NewStory is a story seen for the first time and the messages it causes.
+type NewStory struct {
+	Story    story.Story
+	Messages []chat.Message
+}
+
+// Delivery records a message the platform accepted, kept so that it can be
+// edited later.
+type Delivery struct {
+	Seq       uint64       `json:"seq"`
+	To        chat.Address `json:"to"`
+	MessageID string       `json:"message_id"`
+	StoryID   string       `json:"story_id,omitempty"`
+	At        time.Time    `json:"at"`
+}
+
+// DeadLetter is a message the platform refused for good, kept with why.
+type DeadLetter struct {
+	Message chat.Message `json:"message"`
+	Reason  string       `json:"reason"`
+	At      time.Time    `json:"at"`
+}
+
+// seen reports whether the story's ID or its canonical link is in the seen
+// sets.
+func seen(ids, links *bolt.Bucket, s *story.Story) bool {
+	if ids.Get(seenKey(s.ID)) != nil {
+		return true
+	}
+	return s.Link != "" && links.Get(seenKey(s.Link)) != nil
+}
+
+// FilterUnseen returns, in input order, the stories whose ID and canonical
+// link (when not empty) were never seen. Within the input, only the first
+// of several stories sharing an ID or link is kept. Stories without an ID
+// are dropped: without identity they could not be deduplicated and would
+// alert on every poll.
+func (db *DB) FilterUnseen(stories []story.Story) ([]story.Story, error) {
+	var out []story.Story
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		ids, links := tx.Bucket(bucketSeenIDs), tx.Bucket(bucketSeenLinks)
+		batch := make(map[string]bool, len(stories))
+		for i := range stories {
+			s := &stories[i]
+			if s.ID == "" || seen(ids, links, s) || batch["i"+s.ID] || (s.Link != "" && batch["l"+s.Link]) {
+				continue
+			}
+			batch["i"+s.ID] = true
+			if s.Link != "" {
+				batch["l"+s.Link] = true
+			}
+			out = append(out, *s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("filter unseen stories: %w", err)
+	}
+	return out, nil
+}
+
+// recentKey orders the recent bucket by first-seen time, then ID.
+func recentKey(firstSeen time.Time, id string) []byte {
+	k := u64(timeKey(firstSeen))
+	return append(k, seenKey(id)...)
+}
+
+// CommitPoll records one poll of a source in a single transaction, so that
+// a message is in the outbox if and only if its story is marked seen. For
+// each item not already seen (by ID or canonical link, which makes a retried
+// or repeated poll harmless) it marks both seen, keeps the story among the
+// recent ones, and appends its messages to the outbox. It stores state
+// (unless state.Name is empty) and returns the messages enqueued, Seq set.
+// Items without a story ID are skipped; a zero FirstSeen or Created is
+// stamped with the clock.
+func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, error) {
+	var enqueued []chat.Message
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		enqueued = enqueued[:0]
+		ids, links := tx.Bucket(bucketSeenIDs), tx.Bucket(bucketSeenLinks)
+		recent, out := tx.Bucket(bucketRecent), tx.Bucket(bucketOutbox)
+		now := db.now()
+		for i := range items {
+			s := items[i].Story
+			if s.ID == "" || seen(ids, links, &s) {
+				continue
+			}
+			if s.FirstSeen.IsZero() {
+				s.FirstSeen = now
+			}
+			at := u64(timeKey(s.FirstSeen))
+			if err := ids.Put(seenKey(s.ID), at); err != nil {
+				return fmt.Errorf("mark story %q seen: %w", s.ID, err)
+			}
+			if s.Link != "" {
+				if err := links.Put(seenKey(s.Link), at); err != nil {
+					return fmt.Errorf("mark link of story %q seen: %w", s.ID, err)
+				}
+			}
+			js, err := json.Marshal(&s)
+			if err != nil {
+				return fmt.Errorf("encode story %q: %w", s.ID, err)
+			}
+			if err := recent.Put(recentKey(s.FirstSeen, s.ID), js); err != nil {
+				return fmt.Errorf("keep story %q: %w", s.ID, err)
+			}
+			for _, m := range items[i].Messages {
+				m, err := enqueue(out, m, now)
+				if err != nil {
+					return err
+				}
+				enqueued = append(enqueued, m)
+			}
+		}
+		if state.Name == "" {
+			return nil
+		}
+		return putSource(tx, state)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("commit poll of %q: %w", state.Name, err)
+	}
+	return enqueued, nil
+}
+
+func enqueue(out *bolt.Bucket, m chat.Message, now time.Time) (chat.Message, error) {
+	seq, err := out.NextSequence()
+	if err != nil {
+		return m, fmt.Errorf("enqueue: %w", err)
+	}
+	m.Seq = seq
+	if m.Created.IsZero() {
+		m.Created = now
+	}
+	v, err := encodeMessage(m)
+	if err != nil {
+		return m, err
+	}
+	if err := out.Put(u64(seq), v); err != nil {
+		return m, fmt.Errorf("enqueue message %d: %w", seq, err)
+	}
+	return m, nil
+}
+
+// Enqueue appends messages not caused by a story (replies, notices) to the
+// outbox, in order, and returns them with Seq set.
+func (db *DB) Enqueue(msgs []chat.Message) ([]chat.Message, error) {
+	var enqueued []chat.Message
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		enqueued = enqueued[:0]
+		out := tx.Bucket(bucketOutbox)
+		now := db.now()
+		for _, m := range msgs {
+			m, err := enqueue(out, m, now)
+			if err != nil {
+				return err
+			}
+			enqueued = append(enqueued, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("enqueue %d messages: %w", len(msgs), err)
+	}
+	return enqueued, nil
+}
+
+// Pending returns the whole outbox in Seq (delivery) order.
+func (db *DB) Pending() ([]chat.Message, error) {
+	var msgs []chat.Message
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+			m, err := decodeMessage(k, v)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, m)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	return msgs, nil
+}
+
+// OutboxLen is the number of messages waiting in the outbox.
+func (db *DB) OutboxLen() (int, error) {
+	n := 0
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count outbox: %w", err)
+	}
+	return n, nil
+}
+
+// take removes message seq from the outbox and returns it.
+func take(tx *bolt.Tx, seq uint64) (chat.Message, error) {
+	out := tx.Bucket(bucketOutbox)
+	k := u64(seq)
+	v := out.Get(k)
+	if v == nil {
+		return chat.Message{}, ErrNotFound
+	}
+	m, err := decodeMessage(k, v)
+	if err != nil {
+		return m, err
+	}
+	return m, out.Delete(k)
+}
+
+// Ack removes message seq from the outbox and records its delivery (chat,
+// platform message id, story id, time) for later edits. ErrNotFound if seq
+// is not in the outbox, for example acknowledged already.
+func (db *DB) Ack(seq uint64, sent chat.Sent) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		m, err := take(tx, seq)
+		if err != nil {
+			return err
+		}
+		d := Delivery{Seq: seq, To: m.To, MessageID: sent.MessageID, At: db.now()}
+		if m.Alert != nil {
+			d.StoryID = m.Alert.StoryID
+		}
+		v, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketDelivered).Put(u64(seq), v)
+	})
+	if err != nil {
+		return fmt.Errorf("ack message %d: %w", seq, err)
+	}
+	return nil
+}
+
+// Drop moves message seq, which the platform refused for good, from the
+// outbox to the dead letters, with reason. ErrNotFound if seq is not in the
+// outbox.
+func (db *DB) Drop(seq uint64, reason string) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		m, err := take(tx, seq)
+		if err != nil {
+			return err
+		}
+		v, err := json.Marshal(DeadLetter{Message: m, Reason: reason, At: db.now()})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketDead).Put(u64(seq), v)
+	})
+	if err != nil {
+		return fmt.Errorf("drop message %d: %w", seq, err)
+	}
+	return nil
+}
+
+// Delivered returns the delivery record of message seq. ErrNotFound if it
+// was never acknowledged or has been pruned.
+func (db *DB) Delivered(seq uint64) (Delivery, error) {
+	var d Delivery
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketDelivered).Get(u64(seq))
+		if v == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(v, &d)
+	})
+	if err != nil {
+		return Delivery{}, fmt.Errorf("delivery of message %d: %w", seq, err)
+	}
+	return d, nil
+}
+
+// DeadLetters returns the messages dropped for good, in Seq order.
+func (db *DB) DeadLetters() ([]DeadLetter, error) {
+	var out []DeadLetter
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
+			var d DeadLetter
+			if err := json.Unmarshal(v, &d); err != nil {
+				return fmt.Errorf("decode dead letter %x: %w", k, err)
+			}
+			out = append(out, d)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read dead letters: %w", err)
+	}
+	return out, nil
+}
+
+// RecentStories returns the stories first seen at or after since, oldest
+// first.
+func (db *DB) RecentStories(since time.Time) ([]story.Story, error) {
+	var out []story.Story
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRecent).Cursor()
+		for k, v := c.Seek(u64(timeKey(since))); k != nil; k, v = c.Next() {
+			var s story.Story
+			if err := json.Unmarshal(v, &s); err != nil {
+				return fmt.Errorf("decode recent story %x: %w", k, err)
+			}
+			out = append(out, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recent stories since %s: %w", since.Format(time.RFC3339), err)
+	}
+	return out, nil
+}
+
+// pruneBatch bounds how many keys Prune collects before deleting them, so a
+// huge backlog does not need one huge slice.
+const pruneBatch = 10000
+
+// Prune forgets what is older than the retention cut: seen IDs and links
+// first seen before seenBefore, recent stories likewise, and delivery
+// records made before it. It returns how many records it removed. A story
+// whose ID and link are both forgotten alerts again if a feed still carries
+// it, so the cut must lie well behind what the feeds still list.
+func (db *DB) Prune(seenBefore time.Time) (int, error) {
+	cut := timeKey(seenBefore)
+	total := 0
+	// Seen sets: value is the first-seen time.
+	for _, name := range [][]byte{bucketSeenIDs, bucketSeenLinks} {
+		n, err := db.pruneWhere(name, func(k, v []byte) bool {
+			return len(v) == 8 && be64(v) < cut
+		})
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	// Recent: key starts with the first-seen time, so stop at the cut.
+	n, err := db.pruneWhere(bucketRecent, func(k, v []byte) bool {
+		return len(k) >= 8 && be64(k) < cut
+	})
+	total += n
+	if err != nil {
+		return total, err
+	}
+	n, err = db.pruneWhere(bucketDelivered, func(k, v []byte) bool {
+		var d Delivery
+		// An unreadable record is kept: Prune is no place to lose data
+		// silently.
+		return json.Unmarshal(v, &d) == nil && !d.At.IsZero() && timeKey(d.At) < cut
+	})
+	total += n
+	return total, err
+}
+
+// pruneWhere deletes the keys of bucket name for which old is true, in
+// transactions of at most pruneBatch deletions.
+func (db *DB) pruneWhere(name []byte, old func(k, v []byte) bool) (int, error) {
+	total := 0
+	var from []byte
+	for {
+		var doomed [][]byte
+		more := false
+		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			doomed = doomed[:0]
+			b := tx.Bucket(name)
+			c := b.Cursor()
+			var k, v []byte
+			if from == nil {
+				k, v = c.First()
+			} else {
+				k, v = c.Seek(from)
+			}
+			for ; k != nil; k, v = c.Next() {
+				if len(doomed) == pruneBatch {
+					more = true
+					from = append([]byte(nil), k...)
+					break
+				}
+				if old(k, v) {
+					doomed = append(doomed, append([]byte(nil), k...))
+				}
+			}
+			// Deleted after the walk: deleting under a cursor can make
+			// it skip the next key.
+			for _, k := range doomed {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("prune %s: %w", name, err)
+		}
+		total += len(doomed)
+		if !more {
+			return total, nil
+		}
+	}
+}

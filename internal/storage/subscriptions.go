@@ -1,0 +1,357 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"frontwire/internal/chat"
+	"frontwire/internal/subscriptions"
+)
+
+var errNilSubscription = errors.New("nil subscription")
+
+// putSub writes s under its ID and indexes it under its chat.
+func putSub(subs, byChat *bolt.Bucket, s *subscriptions.Subscription) error {
+	if err := subs.Put(u64(s.ID), encodeSub(s)); err != nil {
+		return err
+	}
+	return byChat.Put(chatIndexKey(s.Chat.Key(), s.ID), nil)
+}
+
+// AddSubscription stores s under a new ID, which it writes into s.ID (any ID
+// already there is replaced).
+func (db *DB) AddSubscription(s *subscriptions.Subscription) error {
+	if s == nil {
+		return fmt.Errorf("add subscription: %w", errNilSubscription)
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		subs := tx.Bucket(bucketSubs)
+		id, err := subs.NextSequence()
+		if err != nil {
+			return err
+		}
+		cp := *s
+		cp.ID = id
+		if err := putSub(subs, tx.Bucket(bucketSubsByChat), &cp); err != nil {
+			return err
+		}
+		s.ID = id
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("add subscription for %s: %w", s.Chat.Key(), err)
+	}
+	return nil
+}
+
+// AddSubscriptions stores all of subs in one transaction, all or none,
+// assigning consecutive new IDs into each.
+func (db *DB) AddSubscriptions(subs []*subscriptions.Subscription) error {
+	for i, s := range subs {
+		if s == nil {
+			return fmt.Errorf("add subscriptions: item %d: %w", i, errNilSubscription)
+		}
+	}
+	if len(subs) == 0 {
+		return nil
+	}
+	ids := make([]uint64, len(subs))
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSubs)
+		byChat := tx.Bucket(bucketSubsByChat)
+		// IDs only grow, so every new key lands at the end of the bucket:
+		// full pages split less and the file stays smaller.
+		b.FillPercent = 0.95
+		next := b.Sequence()
+		for i, s := range subs {
+			next++
+			ids[i] = next
+			cp := *s
+			cp.ID = next
+			if err := putSub(b, byChat, &cp); err != nil {
+				return err
+			}
+		}
+		return b.SetSequence(next)
+	})
+	if err != nil {
+		return fmt.Errorf("add %d subscriptions: %w", len(subs), err)
+	}
+	// Written only after the commit, so a failure leaves the callers'
+	// records as they were.
+	for i, s := range subs {
+		s.ID = ids[i]
+	}
+	return nil
+}
+
+// UpdateSubscription replaces the stored subscription s.ID with s, moving it
+// in the by-chat index when its chat changed. ErrNotFound if absent.
+func (db *DB) UpdateSubscription(s *subscriptions.Subscription) error {
+	if s == nil {
+		return fmt.Errorf("update subscription: %w", errNilSubscription)
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		subs := tx.Bucket(bucketSubs)
+		byChat := tx.Bucket(bucketSubsByChat)
+		old, err := getSub(subs, s.ID)
+		if err != nil {
+			return err
+		}
+		if old.Chat.Key() != s.Chat.Key() {
+			if err := byChat.Delete(chatIndexKey(old.Chat.Key(), s.ID)); err != nil {
+				return err
+			}
+		}
+		return putSub(subs, byChat, s)
+	})
+	if err != nil {
+		return fmt.Errorf("update subscription %d: %w", s.ID, err)
+	}
+	return nil
+}
+
+// DeleteSubscription removes subscription id. ErrNotFound if absent.
+func (db *DB) DeleteSubscription(id uint64) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		subs := tx.Bucket(bucketSubs)
+		old, err := getSub(subs, id)
+		if err != nil {
+			return err
+		}
+		if err := subs.Delete(u64(id)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketSubsByChat).Delete(chatIndexKey(old.Chat.Key(), id))
+	})
+	if err != nil {
+		return fmt.Errorf("delete subscription %d: %w", id, err)
+	}
+	return nil
+}
+
+func getSub(subs *bolt.Bucket, id uint64) (*subscriptions.Subscription, error) {
+	v := subs.Get(u64(id))
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	return decodeSub(id, v)
+}
+
+// Subscription returns subscription id. ErrNotFound if absent.
+func (db *DB) Subscription(id uint64) (*subscriptions.Subscription, error) {
+	var s *subscriptions.Subscription
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		s, err = getSub(tx.Bucket(bucketSubs), id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscription %d: %w", id, err)
+	}
+	return s, nil
+}
+
+// chatSubs reads the subscriptions of one chat, in ID order, through the
+// by-chat index.
+func chatSubs(tx *bolt.Tx, chatKey string) ([]*subscriptions.Subscription, error) {
+	subs := tx.Bucket(bucketSubs)
+	prefix := chatIndexPrefix(chatKey)
+	var out []*subscriptions.Subscription
+	c := tx.Bucket(bucketSubsByChat).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) != len(prefix)+8 {
+			continue
+		}
+		id := be64(k[len(prefix):])
+		s, err := getSub(subs, id)
+		if err != nil {
+			return nil, fmt.Errorf("index entry %d: %w", id, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// ChatSubscriptions returns the subscriptions of the chat with key chatKey
+// (chat.Address.Key), ordered by ID; none is not an error.
+func (db *DB) ChatSubscriptions(chatKey string) ([]*subscriptions.Subscription, error) {
+	var out []*subscriptions.Subscription
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		out, err = chatSubs(tx, chatKey)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscriptions of %s: %w", chatKey, err)
+	}
+	return out, nil
+}
+
+// forEachBatch is how many subscriptions ForEachSubscription decodes per
+// read transaction.
+const forEachBatch = 8192
+
+// ForEachSubscription calls fn with every subscription in ID order and stops
+// at fn's first error, which it returns. fn runs outside any transaction, so
+// it may call the DB's other methods; in exchange the walk is not one
+// snapshot: subscriptions added or removed meanwhile may or may not be seen.
+func (db *DB) ForEachSubscription(fn func(*subscriptions.Subscription) error) error {
+	var after []byte // last key handed out
+	batch := make([]*subscriptions.Subscription, 0, forEachBatch)
+	for {
+		batch = batch[:0]
+		err := db.bolt.View(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bucketSubs).Cursor()
+			var k, v []byte
+			if after == nil {
+				k, v = c.First()
+			} else {
+				k, v = c.Seek(after)
+				if k != nil && bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+			}
+			for ; k != nil && len(batch) < forEachBatch; k, v = c.Next() {
+				if len(k) != 8 {
+					continue
+				}
+				s, err := decodeSub(be64(k), v)
+				if err != nil {
+					return err
+				}
+				batch = append(batch, s)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read subscriptions: %w", err)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		for _, s := range batch {
+			if err := fn(s); err != nil {
+				return err
+			}
+		}
+		after = u64(batch[len(batch)-1].ID)
+		if len(batch) < forEachBatch {
+			return nil
+		}
+	}
+}
+
+// SetChatPaused pauses or resumes the subscriptions of one chat and returns
+// those it changed. Pausing marks every active subscription Paused with
+// PausedBy=by; resuming clears only those whose PausedBy is by, so that a
+// platform-level resume leaves the chat's own pauses alone.
+func (db *DB) SetChatPaused(chatKey string, paused bool, by string) ([]*subscriptions.Subscription, error) {
+	var changed []*subscriptions.Subscription
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		changed = changed[:0]
+		all, err := chatSubs(tx, chatKey)
+		if err != nil {
+			return err
+		}
+		b := tx.Bucket(bucketSubs)
+		for _, s := range all {
+			switch {
+			case paused && !s.Paused:
+				s.Paused, s.PausedBy = true, by
+			case !paused && s.Paused && s.PausedBy == by:
+				s.Paused, s.PausedBy = false, ""
+			default:
+				continue
+			}
+			if err := b.Put(u64(s.ID), encodeSub(s)); err != nil {
+				return err
+			}
+			changed = append(changed, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set %s paused=%t by %q: %w", chatKey, paused, by, err)
+	}
+	return changed, nil
+}
+
+// MoveChat re-homes every subscription and every pending outbox message of
+// the chat from.Key() to the chat `to` (a Telegram group upgraded to a
+// supergroup gets a new chat id). Platform and Chat are taken from `to`; a
+// record's Thread is kept unless `to` names one. It returns how many records
+// moved: subscriptions plus outbox messages.
+func (db *DB) MoveChat(from, to chat.Address) (int, error) {
+	if from.Key() == to.Key() {
+		return 0, nil
+	}
+	rehome := func(a chat.Address) chat.Address {
+		a.Platform, a.Chat = to.Platform, to.Chat
+		if to.Thread != "" {
+			a.Thread = to.Thread
+		}
+		return a
+	}
+	moved := 0
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		moved = 0
+		all, err := chatSubs(tx, from.Key())
+		if err != nil {
+			return err
+		}
+		subs := tx.Bucket(bucketSubs)
+		byChat := tx.Bucket(bucketSubsByChat)
+		for _, s := range all {
+			if err := byChat.Delete(chatIndexKey(from.Key(), s.ID)); err != nil {
+				return err
+			}
+			s.Chat = rehome(s.Chat)
+			if err := putSub(subs, byChat, s); err != nil {
+				return err
+			}
+			moved++
+		}
+		out := tx.Bucket(bucketOutbox)
+		type upd struct {
+			k []byte
+			m messageRecord
+		}
+		var ups []upd
+		err = out.ForEach(func(k, v []byte) error {
+			m, err := decodeMessage(k, v)
+			if err != nil {
+				return err
+			}
+			if m.To.Key() != from.Key() {
+				return nil
+			}
+			m.To = rehome(m.To)
+			ups = append(ups, upd{append([]byte(nil), k...), m})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// Written after the walk: bbolt forbids changing a bucket inside
+		// its own ForEach.
+		for _, u := range ups {
+			v, err := encodeMessage(u.m)
+			if err != nil {
+				return err
+			}
+			if err := out.Put(u.k, v); err != nil {
+				return err
+			}
+			moved++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("move chat %s to %s: %w", from.Key(), to.Key(), err)
+	}
+	return moved, nil
+}
