@@ -1,0 +1,260 @@
+package story
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Text folding and word splitting, shared by story matching and the query
+// parser so that both sides of a comparison are normalised the same way.
+//
+// Folding is Unicode NFKC, full case folding, and removal of non-spacing and
+// enclosing combining marks (so "Zelenskyy", "ZELENSKYY" and "Zélenskyy"
+// fold alike, and "ﬁnal" folds to "final"). Words are maximal runs of
+// letters, digits and spacing marks; everything else breaks words, so
+// possessives ("Witkoff's", "Witkoff’s") and hyphenated words ("peace-plan")
+// become several tokens. Format characters (zero-width spaces and joiners,
+// soft hyphens, bidirectional controls) are dropped without breaking a word,
+// so they cannot be used to hide a word from a subscription.
+//
+// Scripts written without spaces are split per character: each Han
+// ideograph, each Hiragana or Katakana character and each Hangul syllable is
+// one token. A query word written in those scripts becomes a phrase of its
+// characters, so "東京" matches the two consecutive tokens "東" "京" wherever
+// they occur, including inside longer compounds. Thai, Lao, Khmer and Burmese
+// are not segmented: a run of them is one token.
+
+// AppendTokens folds s and appends its words to dst. Lower-case ASCII words
+// are appended as substrings of s; other words share one new string per call,
+// so a call allocates at most once besides growing dst.
+func AppendTokens(dst []string, s string) []string {
+	var t tokenizer
+	t.run(s)
+	if len(t.spans) == 0 {
+		return dst
+	}
+	var folded string
+	if len(t.buf) > 0 {
+		folded = string(t.buf)
+	}
+	for _, sp := range t.spans {
+		if sp.src {
+			dst = append(dst, s[sp.start:sp.end])
+		} else {
+			dst = append(dst, folded[sp.start:sp.end])
+		}
+	}
+	return dst
+}
+
+// Fold returns the folded form of one query term: its words joined by single
+// spaces. Fold(Fold(s)) == Fold(s).
+func Fold(s string) string {
+	toks := AppendTokens(nil, s)
+	switch len(toks) {
+	case 0:
+		return ""
+	case 1:
+		return toks[0]
+	}
+	n := len(toks) - 1
+	for _, t := range toks {
+		n += len(t)
+	}
+	b := make([]byte, 0, n)
+	for i, t := range toks {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, t...)
+	}
+	return string(b)
+}
+
+// Span is one token found by a Tokenizer: bytes [Start, End) of the
+// tokenizer's folded buffer, or of the input when Src is set.
+type span struct {
+	start, end int32
+	src        bool
+}
+
+// tokenizer splits and folds text. The zero value is ready; buf and spans
+// may be reused across calls by keeping the tokenizer.
+type tokenizer struct {
+	buf   []byte
+	spans []span
+	// scratch holds intermediate forms of one non-ASCII word.
+	scratch []byte
+	caser   *cases.Caser
+}
+
+// run appends the tokens of s. Tokens are lower-case ASCII slices of s (Src)
+// or slices of buf.
+func (t *tokenizer) run(s string) {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c < utf8.RuneSelf && !isASCIIWord(c) {
+			i++
+			continue
+		}
+		// A word starts here: scan its ASCII part, noting upper case.
+		start := i
+		upper := false
+		for i < len(s) {
+			c = s[i]
+			if c >= utf8.RuneSelf {
+				break
+			}
+			if !isASCIIWord(c) {
+				break
+			}
+			if 'A' <= c && c <= 'Z' {
+				upper = true
+			}
+			i++
+		}
+		if i < len(s) && s[i] >= utf8.RuneSelf {
+			// The word continues into (or is followed by) non-ASCII text:
+			// find the end of the whole run and fold it the slow way.
+			end := i
+			pure := true // only ASCII so far; punctuation may end the word
+			for end < len(s) {
+				r, size := utf8.DecodeRuneInString(s[end:])
+				if r < utf8.RuneSelf {
+					if !isASCIIWord(byte(r)) {
+						break
+					}
+				} else if !isWordRune(r) && !unicode.Is(unicode.Cf, r) {
+					break
+				}
+				if r >= utf8.RuneSelf {
+					pure = false
+				}
+				end += size
+			}
+			if pure {
+				// A non-ASCII separator (curly quote, dash, NBSP) right after
+				// an ASCII word: keep the fast path.
+				t.emitASCII(s, start, i, upper)
+				_, size := utf8.DecodeRuneInString(s[i:])
+				i += size
+				continue
+			}
+			t.slow(s[start:end])
+			i = end
+			continue
+		}
+		t.emitASCII(s, start, i, upper)
+	}
+}
+
+func (t *tokenizer) emitASCII(s string, start, end int, upper bool) {
+	if start == end {
+		return
+	}
+	if !upper {
+		t.spans = append(t.spans, span{int32(start), int32(end), true})
+		return
+	}
+	b := int32(len(t.buf))
+	for j := start; j < end; j++ {
+		c := s[j]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		t.buf = append(t.buf, c)
+	}
+	t.spans = append(t.spans, span{b, int32(len(t.buf)), false})
+}
+
+// slow folds one run of word characters that contains non-ASCII runes, and
+// splits the result (NFKC may turn one character into several words, and
+// ideographs are one token each).
+func (t *tokenizer) slow(w string) {
+	if t.caser == nil {
+		c := cases.Fold()
+		t.caser = &c
+	}
+	f := w
+	for range 3 {
+		g := foldOnce(t, f)
+		if g == f {
+			break
+		}
+		f = g
+	}
+	t.splitFolded(f)
+}
+
+// foldOnce applies NFKC, case folding, mark removal and NFC once.
+func foldOnce(t *tokenizer, w string) string {
+	s := norm.NFKC.String(w)
+	s = t.caser.String(s)
+	t.scratch = norm.NFKD.AppendString(t.scratch[:0], s)
+	out := t.scratch[:0]
+	for j := 0; j < len(t.scratch); {
+		r, size := utf8.DecodeRune(t.scratch[j:])
+		if !unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf) {
+			out = append(out, t.scratch[j:j+size]...)
+		}
+		j += size
+	}
+	return norm.NFC.String(string(out))
+}
+
+// splitFolded appends the words of an already folded string.
+func (t *tokenizer) splitFolded(f string) {
+	start := -1
+	flush := func(end int) {
+		if start >= 0 && end > start {
+			b := int32(len(t.buf))
+			t.buf = append(t.buf, f[start:end]...)
+			t.spans = append(t.spans, span{b, int32(len(t.buf)), false})
+		}
+		start = -1
+	}
+	for j := 0; j < len(f); {
+		r, size := utf8.DecodeRuneInString(f[j:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			flush(j)
+		case isSplitScript(r):
+			flush(j)
+			start = j
+			flush(j + size)
+		case isWordRune(r):
+			if start < 0 {
+				start = j
+			}
+		default:
+			flush(j)
+		}
+		j += size
+	}
+	flush(len(f))
+}
+
+func isASCIIWord(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// isWordRune reports whether r can be part of a word before folding.
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return isASCIIWord(byte(r))
+	}
+	return unicode.In(r, unicode.L, unicode.N, unicode.M)
+}
+
+// isSplitScript reports whether r belongs to a script written without
+// spaces between words, which is tokenised one character at a time.
+func isSplitScript(r rune) bool {
+	if r < 0x1100 {
+		return false
+	}
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) || r == 0x30FC
+}
