@@ -1,0 +1,163 @@
+// Package alerts turns new stories into queued alerts and delivers them.
+//
+// The Pipeline takes one poll of one source: it drops stories seen before,
+// matches the rest against the subscription index, and writes the stories
+// and every alert they cause to the outbox in one storage transaction. The
+// Dispatcher drains the outbox through the chat platforms, in order per
+// chat, within each platform's rate limits.
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+
+	"frontwire/internal/chat"
+	"frontwire/internal/clock"
+	"frontwire/internal/sources"
+	"frontwire/internal/storage"
+	"frontwire/internal/story"
+	"frontwire/internal/subscriptions"
+)
+
+// Store is the part of storage the pipeline writes through.
+type Store interface {
+	FilterUnseen(stories []story.Story) ([]story.Story, error)
+	CommitPoll(state storage.SourceState, items []storage.NewStory) ([]chat.Message, error)
+}
+
+// Matcher finds the subscriptions a story matches.
+type Matcher interface {
+	Match(d *subscriptions.Doc) []subscriptions.Hit
+}
+
+// PollObserver receives pipeline figures (metrics). Any method may be a
+// no-op.
+type PollObserver interface {
+	StoriesSeen(n int)
+	Matched(n int)
+	Queued(platform string, n int)
+}
+
+// Pipeline is the path from a fetched poll to the outbox.
+type Pipeline struct {
+	Store    Store
+	Matcher  Matcher
+	Notify   func([]chat.Message) // the dispatcher's Notify; may be nil
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	Observer PollObserver
+}
+
+// Handle processes one poll; it is the sources.Handler of the scheduler.
+func (p *Pipeline) Handle(ctx context.Context, poll sources.Poll) error {
+	log := p.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	unseen, err := p.Store.FilterUnseen(poll.Stories)
+	if err != nil {
+		return fmt.Errorf("pipeline %s: %w", poll.Source.Name, err)
+	}
+	// A new source's first poll marks what is already there as seen and
+	// alerts nothing, unless the source asks for a backfill of its newest
+	// stories.
+	alerting := len(unseen)
+	if poll.First {
+		alerting = min(poll.Source.Backfill, len(unseen))
+		sort.SliceStable(unseen, func(i, j int) bool { return unseen[i].Published.After(unseen[j].Published) })
+	}
+	items := make([]storage.NewStory, len(unseen))
+	matched := 0
+	for i := range unseen {
+		items[i].Story = unseen[i]
+		if i >= alerting {
+			continue
+		}
+		msgs := p.alertsFor(&unseen[i])
+		matched += len(msgs)
+		items[i].Messages = msgs
+	}
+	queued, err := p.Store.CommitPoll(poll.State, items)
+	if err != nil {
+		return fmt.Errorf("pipeline %s: commit: %w", poll.Source.Name, err)
+	}
+	if o := p.Observer; o != nil {
+		o.StoriesSeen(len(unseen))
+		o.Matched(matched)
+		byPlatform := map[string]int{}
+		for _, m := range queued {
+			byPlatform[m.To.Platform]++
+		}
+		for pl, n := range byPlatform {
+			o.Queued(pl, n)
+		}
+	}
+	if len(unseen) > 0 || len(queued) > 0 {
+		log.Info("poll processed", "source", poll.Source.Name, "stories", len(poll.Stories), "new", len(unseen), "alerts", len(queued), "first", poll.First)
+	}
+	if p.Notify != nil && len(queued) > 0 {
+		p.Notify(queued)
+	}
+	return nil
+}
+
+// alertsFor matches one story and returns one alert per chat: when several
+// subscriptions of one chat match the same story, the chat gets a single
+// alert naming the first subscription and every matched term.
+func (p *Pipeline) alertsFor(st *story.Story) []chat.Message {
+	hits := p.Matcher.Match(subscriptions.NewDoc(st))
+	if len(hits) == 0 {
+		return nil
+	}
+	sort.Slice(hits, func(i, j int) bool { return hits[i].ID < hits[j].ID })
+	now := st.FirstSeen
+	if p.Clock != nil {
+		now = p.Clock.Now()
+	}
+	var msgs []chat.Message
+	byChat := map[string]int{}
+	for _, h := range hits {
+		key := h.Chat.Key()
+		if i, ok := byChat[key]; ok {
+			a := msgs[i].Alert
+			a.Matched = mergeTerms(a.Matched, h.Terms)
+			continue
+		}
+		byChat[key] = len(msgs)
+		msgs = append(msgs, chat.Message{
+			To:      h.Chat,
+			Kind:    chat.KindAlert,
+			Created: now,
+			Alert: &chat.Alert{
+				StoryID:        st.ID,
+				Source:         st.Source,
+				Title:          st.Title,
+				Link:           st.Link,
+				Published:      st.Published,
+				Summary:        st.Summary,
+				SubscriptionID: h.ID,
+				Query:          h.Query,
+				Matched:        mergeTerms(nil, h.Terms),
+			},
+		})
+	}
+	return msgs
+}
+
+func mergeTerms(dst, add []string) []string {
+	for _, t := range add {
+		dup := false
+		for _, d := range dst {
+			if d == t {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			dst = append(dst, t)
+		}
+	}
+	return dst
+}

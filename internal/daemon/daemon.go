@@ -1,0 +1,237 @@
+// Package daemon wires Frontwire together: storage, the subscription index
+// and commands, the feed scheduler, the alert pipeline, the dispatcher and
+// the chat platforms. `bot run`, `bot demo` and the end-to-end tests all
+// start Frontwire through it, so they exercise one code path.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"frontwire/internal/alerts"
+	"frontwire/internal/chat"
+	"frontwire/internal/clock"
+	"frontwire/internal/config"
+	"frontwire/internal/sources"
+	"frontwire/internal/storage"
+	"frontwire/internal/subscriptions"
+)
+
+// Options are what the caller of New provides besides the configuration.
+type Options struct {
+	Config  config.Config
+	Version string
+	Logger  *slog.Logger
+	Clock   clock.Clock
+	// FeedClient fetches feeds; nil means a client with a 20 s timeout.
+	FeedClient *http.Client
+	// Platforms are extra chat platforms wired by the caller (the demo's
+	// console), by platform name.
+	Platforms map[string]alerts.Platform
+	// DBOptions tune the bbolt file (tests set NoSync).
+	DBOptions storage.Options
+}
+
+// Daemon is one running Frontwire instance.
+type Daemon struct {
+	Config     config.Config
+	DB         *storage.DB
+	Index      *subscriptions.Index
+	Service    *subscriptions.Service
+	Scheduler  *sources.Scheduler
+	Pipeline   *alerts.Pipeline
+	Dispatcher *alerts.Dispatcher
+
+	log      *slog.Logger
+	clk      clock.Clock
+	runners  []func(context.Context) error
+	closeMu  sync.Mutex
+	closed   bool
+	loadTime time.Duration
+}
+
+// New opens storage, loads the subscriptions into the index and builds
+// every part. Nothing runs until Run.
+func New(ctx context.Context, opt Options) (*Daemon, error) {
+	cfg := opt.Config
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Clock == nil {
+		opt.Clock = clock.Real{}
+	}
+	if opt.FeedClient == nil {
+		opt.FeedClient = &http.Client{Timeout: 20 * time.Second}
+	}
+	log := opt.Logger
+	dbPath := filepath.Join(cfg.Bot.DataDir, "frontwire.db")
+	db, err := storage.Open(dbPath, opt.DBOptions)
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{Config: cfg, DB: db, log: log, clk: opt.Clock}
+	ok := false
+	defer func() {
+		if !ok {
+			db.Close()
+		}
+	}()
+
+	d.Index = subscriptions.NewIndex()
+	d.Service = subscriptions.NewService(subscriptions.ServiceConfig{
+		Store:             db,
+		Index:             d.Index,
+		Stories:           db,
+		Sources:           d.sourceInfos,
+		NotFound:          func(err error) bool { return errors.Is(err, storage.ErrNotFound) },
+		Clock:             opt.Clock,
+		Logger:            log,
+		MaxPerChat:        cfg.Bot.MaxSubscriptionsPerChat,
+		CommandsPerMinute: cfg.Bot.CommandsPerMinute,
+	})
+	start := time.Now()
+	n, err := d.Service.LoadIndex()
+	if err != nil {
+		return nil, fmt.Errorf("load subscriptions: %w", err)
+	}
+	d.loadTime = time.Since(start)
+	log.Info("subscriptions indexed", "count", n, "took", d.loadTime.Round(time.Millisecond))
+
+	platforms := map[string]alerts.Platform{}
+	for name, p := range opt.Platforms {
+		platforms[name] = p
+	}
+	d.Dispatcher = alerts.NewDispatcher(alerts.DispatcherConfig{
+		Outbox:    db,
+		Platforms: platforms,
+		Gone:      d,
+		Clock:     opt.Clock,
+		Logger:    log,
+	})
+	d.Pipeline = &alerts.Pipeline{
+		Store:   db,
+		Matcher: d.Index,
+		Notify:  d.Dispatcher.Notify,
+		Clock:   opt.Clock,
+		Logger:  log,
+	}
+	d.Scheduler, err = sources.NewScheduler(sources.SchedulerConfig{
+		Sources:         cfg.Sources,
+		DefaultSchedule: cfg.Bot.PollSchedule,
+		Fetcher:         sources.NewFetcher(opt.FeedClient, "Frontwire/"+opt.Version, opt.Clock),
+		Store:           db,
+		Handle:          d.Pipeline.Handle,
+		Clock:           opt.Clock,
+		Logger:          log,
+		SummaryMax:      cfg.Bot.SummaryMaxChars,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return d, nil
+}
+
+// Run runs the scheduler, the dispatcher and every platform until ctx is
+// done, then waits for them to stop. The first error of any part stops the
+// others.
+func (d *Daemon) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	parts := append([]func(context.Context) error{
+		d.Dispatcher.Run,
+		d.Scheduler.Run,
+		d.prune,
+	}, d.runners...)
+	var wg sync.WaitGroup
+	for _, run := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				cancel(err)
+			}
+		}()
+	}
+	<-ctx.Done()
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// prune forgets stories older than the retention once an hour.
+func (d *Daemon) prune(ctx context.Context) error {
+	for {
+		if n, err := d.DB.Prune(d.clk.Now().Add(-d.Config.Bot.Retention.Duration)); err != nil {
+			d.log.Error("prune seen stories", "err", err)
+		} else if n > 0 {
+			d.log.Info("pruned old stories", "removed", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.clk.After(time.Hour):
+		}
+	}
+}
+
+// Close closes storage. Call it after Run has returned.
+func (d *Daemon) Close() error {
+	d.closeMu.Lock()
+	defer d.closeMu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	return d.DB.Close()
+}
+
+// ChatGone pauses an unreachable chat's subscriptions; the dispatcher has
+// already parked its queue.
+func (d *Daemon) ChatGone(ctx context.Context, a chat.Address, reason string) error {
+	return d.Service.ChatGone(ctx, a, reason)
+}
+
+// ChatBack resumes a chat's subscriptions and its queued messages.
+func (d *Daemon) ChatBack(ctx context.Context, a chat.Address) error {
+	_, err := d.Service.ChatBack(ctx, a)
+	d.Dispatcher.Resume(a)
+	return err
+}
+
+// ChatMoved re-homes a chat's subscriptions and queued messages.
+func (d *Daemon) ChatMoved(ctx context.Context, from, to chat.Address) error {
+	if err := d.Service.ChatMoved(ctx, from, to); err != nil {
+		return err
+	}
+	d.Dispatcher.Move(from, to)
+	return nil
+}
+
+func (d *Daemon) sourceInfos() ([]subscriptions.SourceInfo, error) {
+	states, err := d.DB.SourceStates()
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]storage.SourceState{}
+	for _, s := range states {
+		byName[s.Name] = s
+	}
+	var out []subscriptions.SourceInfo
+	for _, src := range d.Config.Sources {
+		s := byName[src.Name]
+		out = append(out, subscriptions.SourceInfo{
+			Name: src.Name, LastSuccess: s.LastSuccess, LastError: s.LastError,
+			Failures: s.Failures, NextPoll: s.NextPoll, ItemsSeen: s.ItemsSeen,
+		})
+	}
+	return out, nil
+}
