@@ -171,6 +171,7 @@ func HTMLToText(s string) string {
 					skipDepth[i]--
 					skipping--
 				}
+				// What was dropped stood between the words around it.
 				w.separate(1)
 				continue
 			}
