@@ -31,7 +31,7 @@ import (
 // are appended as substrings of s; other words share one new string per call,
 // so a call allocates at most once besides growing dst.
 func AppendTokens(dst []string, s string) []string {
-	var t tokenizer
+	var t Tokenizer
 	t.run(s)
 	if len(t.spans) == 0 {
 		return dst
@@ -74,26 +74,60 @@ func Fold(s string) string {
 	return string(b)
 }
 
-// Span is one token found by a Tokenizer: bytes [Start, End) of the
-// tokenizer's folded buffer, or of the input when Src is set.
+// span is one token found by a Tokenizer: bytes [start, end) of the
+// folded buffer, or of the input when src is set.
 type span struct {
 	start, end int32
 	src        bool
 }
 
-// tokenizer splits and folds text. The zero value is ready; buf and spans
-// may be reused across calls by keeping the tokenizer.
-type tokenizer struct {
-	buf   []byte
-	spans []span
+// Tokenizer folds several pieces of text into one buffer, for callers that
+// want every token of a story as a slice of one string (one allocation).
+// Use Grow, then Add and Break, then String once, then Span. The zero value
+// is ready to use; a Tokenizer is not safe for concurrent use.
+type Tokenizer struct {
+	buf     []byte
+	spans   []span
+	copyAll bool // Add copies every token into buf
 	// scratch holds intermediate forms of one non-ASCII word.
 	scratch []byte
 	caser   *cases.Caser
 }
 
+// Grow reserves room for about n folded bytes and ntok tokens.
+func (t *Tokenizer) Grow(n, ntok int) {
+	t.buf = make([]byte, 0, n)
+	t.spans = make([]span, 0, ntok)
+}
+
+// Add folds s and adds its tokens.
+func (t *Tokenizer) Add(s string) {
+	t.copyAll = true
+	t.run(s)
+}
+
+// Break adds an empty token, which no word or phrase matches: it keeps
+// phrases from running across the boundary between two fields.
+func (t *Tokenizer) Break() {
+	n := int32(len(t.buf))
+	t.spans = append(t.spans, span{n, n, false})
+}
+
+// Len returns the number of tokens added, empty ones included.
+func (t *Tokenizer) Len() int { return len(t.spans) }
+
+// String returns the folded text that Span indexes into. Call it once,
+// after the last Add.
+func (t *Tokenizer) String() string { return string(t.buf) }
+
+// Span returns token i as byte offsets into String().
+func (t *Tokenizer) Span(i int) (start, end int) {
+	return int(t.spans[i].start), int(t.spans[i].end)
+}
+
 // run appends the tokens of s. Tokens are lower-case ASCII slices of s (Src)
 // or slices of buf.
-func (t *tokenizer) run(s string) {
+func (t *Tokenizer) run(s string) {
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -152,11 +186,11 @@ func (t *tokenizer) run(s string) {
 	}
 }
 
-func (t *tokenizer) emitASCII(s string, start, end int, upper bool) {
+func (t *Tokenizer) emitASCII(s string, start, end int, upper bool) {
 	if start == end {
 		return
 	}
-	if !upper {
+	if !upper && !t.copyAll {
 		t.spans = append(t.spans, span{int32(start), int32(end), true})
 		return
 	}
@@ -174,7 +208,7 @@ func (t *tokenizer) emitASCII(s string, start, end int, upper bool) {
 // slow folds one run of word characters that contains non-ASCII runes, and
 // splits the result (NFKC may turn one character into several words, and
 // ideographs are one token each).
-func (t *tokenizer) slow(w string) {
+func (t *Tokenizer) slow(w string) {
 	if t.caser == nil {
 		c := cases.Fold()
 		t.caser = &c
@@ -191,7 +225,7 @@ func (t *tokenizer) slow(w string) {
 }
 
 // foldOnce applies NFKC, case folding, mark removal and NFC once.
-func foldOnce(t *tokenizer, w string) string {
+func foldOnce(t *Tokenizer, w string) string {
 	s := norm.NFKC.String(w)
 	s = t.caser.String(s)
 	t.scratch = norm.NFKD.AppendString(t.scratch[:0], s)
@@ -207,7 +241,7 @@ func foldOnce(t *tokenizer, w string) string {
 }
 
 // splitFolded appends the words of an already folded string.
-func (t *tokenizer) splitFolded(f string) {
+func (t *Tokenizer) splitFolded(f string) {
 	start := -1
 	flush := func(end int) {
 		if start >= 0 && end > start {

@@ -2,26 +2,146 @@ package subscriptions
 
 import (
 	"slices"
+	"strings"
 
 	"frontwire/internal/story"
 )
 
 // Doc is a story's normalised tokens, computed once per story by NewDoc and
-// then read by every query.
+// then read by every query the story is checked against.
+//
+// Every token is a slice of one folded string. The title, the text, each
+// category and the source name are separate segments of toks, divided by
+// empty tokens, so that a phrase never matches across a field boundary.
 type Doc struct {
-	toks []string
+	folded   string
+	toks     []tokSpan // all segments in order, "" between them
+	titleEnd int       // toks[:titleEnd] is the title
+	srcStart int       // toks[srcStart:] is the source name
+	uniq     []dterm   // distinct tokens, sorted, with the fields they occur in
 }
 
-// NewDoc normalises a story's title, text, categories and source name.
+type tokSpan struct{ start, end int32 }
+
+type dterm struct {
+	tok  string
+	mask uint8
+}
+
+// NewDoc normalises a story's title, whole text, categories and source
+// name.
 func NewDoc(st *story.Story) *Doc {
-	var toks []string
-	toks = story.AppendTokens(toks, st.Title)
-	toks = story.AppendTokens(toks, st.Text)
+	n := len(st.Title) + len(st.Text) + len(st.Source) + 4
 	for _, c := range st.Categories {
-		toks = story.AppendTokens(toks, c)
+		n += len(c) + 1
 	}
-	toks = story.AppendTokens(toks, st.Source)
-	return &Doc{toks: toks}
+	var t story.Tokenizer
+	t.Grow(n, n/5+8)
+	d := &Doc{}
+	t.Add(st.Title)
+	d.titleEnd = t.Len()
+	t.Break()
+	t.Add(st.Text)
+	for _, c := range st.Categories {
+		t.Break()
+		t.Add(c)
+	}
+	t.Break()
+	d.srcStart = t.Len()
+	t.Add(st.Source)
+	d.folded = t.String()
+	ntok := t.Len()
+	d.toks = make([]tokSpan, ntok)
+	uniq := make([]dterm, 0, ntok)
+	for i := range ntok {
+		s, e := t.Span(i)
+		d.toks[i] = tokSpan{int32(s), int32(e)}
+		if s == e {
+			continue
+		}
+		m := fBody
+		switch {
+		case i < d.titleEnd:
+			m = fTitle
+		case i >= d.srcStart:
+			m = fSource
+		}
+		uniq = append(uniq, dterm{d.folded[s:e], m})
+	}
+	slices.SortFunc(uniq, func(a, b dterm) int { return strings.Compare(a.tok, b.tok) })
+	// Merge duplicates, or-ing their field masks.
+	w := 0
+	for r := range uniq {
+		if w > 0 && uniq[w-1].tok == uniq[r].tok {
+			uniq[w-1].mask |= uniq[r].mask
+			continue
+		}
+		uniq[w] = uniq[r]
+		w++
+	}
+	d.uniq = uniq[:w]
+	return d
 }
 
-func (d *Doc) has(w string) bool { return slices.Contains(d.toks, w) }
+// Tokens returns the distinct tokens of the document, sorted.
+func (d *Doc) Tokens() []string {
+	out := make([]string, len(d.uniq))
+	for i, u := range d.uniq {
+		out[i] = u.tok
+	}
+	return out
+}
+
+func (d *Doc) tok(i int) string { return d.folded[d.toks[i].start:d.toks[i].end] }
+
+// mask returns the fields tok occurs in, 0 if none.
+func (d *Doc) mask(tok string) uint8 {
+	i, ok := slices.BinarySearchFunc(d.uniq, tok, func(u dterm, t string) int { return strings.Compare(u.tok, t) })
+	if !ok {
+		return 0
+	}
+	return d.uniq[i].mask
+}
+
+// hasPrefix reports whether a token starting with pre occurs in a field of
+// fld.
+func (d *Doc) hasPrefix(pre string, fld uint8) bool {
+	i, _ := slices.BinarySearchFunc(d.uniq, pre, func(u dterm, t string) int { return strings.Compare(u.tok, t) })
+	for ; i < len(d.uniq) && strings.HasPrefix(d.uniq[i].tok, pre); i++ {
+		if d.uniq[i].mask&fld != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPhrase reports whether toks occur consecutively within one segment of
+// a field in fld.
+func (d *Doc) hasPhrase(toks []string, fld uint8) bool {
+	// Cheap rejection: every word must occur somewhere in the fields.
+	for _, t := range toks {
+		if d.mask(t)&fld == 0 {
+			return false
+		}
+	}
+	lo, hi := 0, len(d.toks)
+	switch fld {
+	case fTitle:
+		hi = d.titleEnd
+	case fSource:
+		lo = d.srcStart
+	case fAny:
+		hi = d.srcStart
+	}
+	n := len(toks)
+outer:
+	for i := lo; i+n <= hi; i++ {
+		for k, t := range toks {
+			if d.tok(i+k) != t {
+				continue outer
+			}
+		}
+		return true
+	}
+	return false
+}

@@ -1,65 +1,355 @@
 package subscriptions
 
 import (
+	"cmp"
+	"slices"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"frontwire/internal/chat"
 )
+
+// The index is a percolator: instead of checking every subscription against
+// every story, each query is filed under a few terms it cannot match
+// without, and a story looks up only the queries filed under its own
+// tokens. Those candidates are then checked exactly with Query.Match, so
+// the result is the same as a full scan (NaiveMatch), only cheaper.
+//
+// Which terms a query is filed under (keys):
+//   - a word: the word;
+//   - a phrase: its rarest word (all its words must occur);
+//   - a prefix: the prefix, in a second map keyed by its first MinPrefix
+//     characters; a story token looks up its own first MinPrefix characters
+//     there and keeps the entries it really starts with;
+//   - an AND: the keys of its rarest positive part;
+//   - an OR: the keys of every branch;
+//   - an exclusion: nothing (it cannot be the reason a story matches).
+//
+// Parse accepts only queries that have keys (every OR branch and at least
+// one part of every query must hold a word to look for), so there is no
+// always-verify list.
+//
+// Rarity is estimated without looking at any stories, from what holds for
+// news text in every language we tested: a short list of function words
+// is very common, and otherwise longer words are rarer; single ideographs
+// and bare numbers are common. A title: term is rarer than the same word
+// anywhere; a source: term occurs in every story of that source. The
+// estimate only decides which key is used; it never changes a result.
 
 // Hit is one subscription a story matched.
 type Hit struct {
 	ID    uint64
 	Chat  chat.Address
-	Query string
-	Terms []string
+	Query string   // the query as the subscriber wrote it
+	Terms []string // the positive terms that matched, as Query.Match reports them
 }
 
 // Index finds the subscriptions a story matches. It is safe for concurrent
-// Match while Add and Remove run.
+// Match while Add and Remove run: Match holds a read lock, Add and Remove a
+// write lock for a few microseconds (they never rebuild the index).
 type Index struct {
-	mu   sync.RWMutex
-	subs map[uint64]CompiledSub
+	mu       sync.RWMutex
+	entries  []entry             // by slot; q == nil marks a free slot
+	free     []uint32            // free slots, reused by Add
+	byID     map[uint64]uint32   // subscription ID → slot
+	words    map[string][]uint32 // key word → slots
+	prefixes map[string][]prefixRef
+}
+
+type entry struct {
+	id   uint64
+	q    *Query
+	chat chat.Address
+	text string
+}
+
+// prefixRef files a prefix query under its first MinPrefix characters.
+type prefixRef struct {
+	pre  string
+	slot uint32
 }
 
 // NewIndex returns an empty index.
-func NewIndex() *Index { return &Index{subs: map[uint64]CompiledSub{}} }
+func NewIndex() *Index {
+	return &Index{
+		byID:     map[uint64]uint32{},
+		words:    map[string][]uint32{},
+		prefixes: map[string][]prefixRef{},
+	}
+}
 
 // Add compiles s.Query and indexes it, replacing any subscription with the
-// same ID.
+// same ID. The caller adds only active (unpaused) subscriptions. An invalid
+// query returns the *QueryError from Parse, wrapped, and changes nothing.
 func (ix *Index) Add(s Subscription) error {
 	c, err := Compile(s)
 	if err != nil {
 		return err
 	}
-	ix.mu.Lock()
-	ix.subs[s.ID] = c
-	ix.mu.Unlock()
+	ix.AddCompiled(c)
 	return nil
+}
+
+// AddCompiled indexes an already compiled subscription, replacing any with
+// the same ID.
+func (ix *Index) AddCompiled(c CompiledSub) {
+	keys := c.Q.appendKeys(nil)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if slot, ok := ix.byID[c.ID]; ok {
+		ix.removeSlot(slot)
+	}
+	var slot uint32
+	e := entry{id: c.ID, q: c.Q, chat: c.Chat, text: c.Text}
+	if n := len(ix.free); n > 0 {
+		slot = ix.free[n-1]
+		ix.free = ix.free[:n-1]
+		ix.entries[slot] = e
+	} else {
+		slot = uint32(len(ix.entries))
+		ix.entries = append(ix.entries, e)
+	}
+	ix.byID[c.ID] = slot
+	for _, k := range keys {
+		if k.pre {
+			pk := prefixKey(k.tok)
+			ix.prefixes[pk] = append(ix.prefixes[pk], prefixRef{k.tok, slot})
+		} else {
+			ix.words[k.tok] = append(ix.words[k.tok], slot)
+		}
+	}
 }
 
 // Remove drops subscription id; removing an unknown id does nothing.
 func (ix *Index) Remove(id uint64) {
 	ix.mu.Lock()
-	delete(ix.subs, id)
-	ix.mu.Unlock()
+	defer ix.mu.Unlock()
+	if slot, ok := ix.byID[id]; ok {
+		ix.removeSlot(slot)
+	}
+}
+
+func (ix *Index) removeSlot(slot uint32) {
+	e := &ix.entries[slot]
+	for _, k := range e.q.appendKeys(nil) {
+		if k.pre {
+			pk := prefixKey(k.tok)
+			refs := ix.prefixes[pk]
+			if i := slices.IndexFunc(refs, func(r prefixRef) bool { return r.slot == slot }); i >= 0 {
+				refs[i] = refs[len(refs)-1]
+				refs = refs[:len(refs)-1]
+			}
+			if len(refs) == 0 {
+				delete(ix.prefixes, pk)
+			} else {
+				ix.prefixes[pk] = refs
+			}
+			continue
+		}
+		post := ix.words[k.tok]
+		if i := slices.Index(post, slot); i >= 0 {
+			// Order inside a posting list does not matter: Match sorts
+			// candidates anyway.
+			post[i] = post[len(post)-1]
+			post = post[:len(post)-1]
+		}
+		if len(post) == 0 {
+			delete(ix.words, k.tok)
+		} else {
+			ix.words[k.tok] = post
+		}
+	}
+	delete(ix.byID, e.id)
+	*e = entry{}
+	ix.free = append(ix.free, slot)
 }
 
 // Len returns the number of indexed subscriptions.
 func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.subs)
+	return len(ix.byID)
 }
 
-// Match returns every indexed subscription that d matches.
+// Match returns every indexed subscription that d matches, ordered by ID:
+// exactly what NaiveMatch returns over the same subscriptions.
 func (ix *Index) Match(d *Doc) []Hit {
+	hits, _ := ix.MatchStats(d)
+	return hits
+}
+
+// MatchStats is Match that also reports how many candidate subscriptions
+// were verified, for benchmarks and metrics.
+func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	var hits []Hit
-	for _, c := range ix.subs {
-		if ok, terms := c.Q.Match(d); ok {
-			hits = append(hits, Hit{ID: c.ID, Chat: c.Chat, Query: c.Text, Terms: terms})
+	var buf [64]uint32
+	cands := buf[:0]
+	for _, u := range d.uniq {
+		if post, ok := ix.words[u.tok]; ok {
+			cands = append(cands, post...)
 		}
 	}
-	return hits
+	if len(ix.prefixes) > 0 {
+		for _, u := range d.uniq {
+			refs, ok := ix.prefixes[prefixKey(u.tok)]
+			if !ok {
+				continue
+			}
+			for _, r := range refs {
+				if strings.HasPrefix(u.tok, r.pre) {
+					cands = append(cands, r.slot)
+				}
+			}
+		}
+	}
+	if len(cands) == 0 {
+		return nil, 0
+	}
+	slices.Sort(cands)
+	cands = slices.Compact(cands)
+	var terms []string
+	for _, slot := range cands {
+		e := &ix.entries[slot]
+		if !e.q.matches(d) {
+			continue
+		}
+		// All hits' terms share one backing array; each Hit gets a capped
+		// slice of it so that appending to one cannot clobber another.
+		from := len(terms)
+		terms = e.q.appendMatched(terms, d)
+		hits = append(hits, Hit{ID: e.id, Chat: e.chat, Query: e.text, Terms: terms[from:len(terms):len(terms)]})
+	}
+	// Slots are not in ID order once slots are reused.
+	slices.SortFunc(hits, func(a, b Hit) int { return cmp.Compare(a.ID, b.ID) })
+	return hits, len(cands)
+}
+
+// prefixKey is the first MinPrefix characters of tok (all of it if
+// shorter), the key under which prefix queries are filed.
+func prefixKey(tok string) string {
+	i := 0
+	for n := 0; n < MinPrefix && i < len(tok); n++ {
+		_, size := utf8.DecodeRuneInString(tok[i:])
+		i += size
+	}
+	return tok[:i]
+}
+
+// key is one term a query is filed under.
+type key struct {
+	tok string
+	pre bool
+}
+
+// appendKeys appends the terms q is filed under.
+func (q *Query) appendKeys(dst []key) []key {
+	_, dst = q.keysOf(0, dst)
+	return dst
+}
+
+// keysOf returns the estimated frequency of node i (the sum over the keys
+// it is filed under) and appends those keys. It returns noKeys for a node
+// that cannot be filed (an exclusion), appending nothing.
+func (q *Query) keysOf(i int, dst []key) (float64, []key) {
+	n := q.nodes[i]
+	switch n.op {
+	case opTerm:
+		toks := q.toks[n.first : int(n.first)+int(n.ntok)]
+		scale := 1.0
+		switch n.fld {
+		case fTitle:
+			scale = 0.125
+		case fSource:
+			scale = 16
+		}
+		if n.pre {
+			return 4 * scale * wordFreq(toks[0]), append(dst, key{toks[0], true})
+		}
+		best := toks[0]
+		for _, t := range toks[1:] {
+			if wordFreq(t) < wordFreq(best) {
+				best = t
+			}
+		}
+		return scale * wordFreq(best), append(dst, key{best, false})
+	case opAnd:
+		// Try each positive part and keep the cheapest.
+		bestCost, bestAt := noKeys, -1
+		for j := i + 1; j < i+int(n.size); j += int(q.nodes[j].size) {
+			if c, _ := q.keysOf(j, nil); c < bestCost {
+				bestCost, bestAt = c, j
+			}
+		}
+		if bestAt < 0 {
+			return noKeys, dst
+		}
+		return q.keysOf(bestAt, dst)
+	case opOr:
+		total := 0.0
+		mark := len(dst)
+		for j := i + 1; j < i+int(n.size); j += int(q.nodes[j].size) {
+			var c float64
+			c, dst = q.keysOf(j, dst)
+			if c >= noKeys {
+				return noKeys, dst[:mark]
+			}
+			total += c
+		}
+		return total, dst
+	}
+	return noKeys, dst
+}
+
+// noKeys is the cost of a node that cannot be filed under any term.
+const noKeys = 1e18
+
+// wordFreq estimates how often a folded token occurs in news text, in
+// arbitrary units; only comparisons between estimates matter.
+func wordFreq(tok string) float64 {
+	if isCommonWord(tok) {
+		return 1 << 20
+	}
+	n := 0
+	digits := true
+	for _, r := range tok {
+		n++
+		if r < '0' || r > '9' {
+			digits = false
+		}
+		if r >= 0x2E80 {
+			// Ideographs and syllables carry a whole word each.
+			n += 2
+		}
+	}
+	n = min(n, 14)
+	f := float64(int(1) << (16 - n))
+	if digits {
+		f *= 8
+	}
+	return f
+}
+
+// isCommonWord reports the function words and near-universal words of
+// English news text, which a query should never be filed under when it
+// holds anything rarer.
+func isCommonWord(tok string) bool {
+	switch tok {
+	case "a", "about", "according", "after", "against", "all", "also", "an", "and", "another", "any", "are",
+		"as", "at", "be", "because", "been", "before", "being", "between", "both", "but", "by", "can",
+		"could", "day", "did", "do", "does", "during", "even", "every", "first", "for", "friday", "from",
+		"get", "government", "had", "has", "have", "he", "her", "here", "his", "how", "i", "if",
+		"in", "into", "is", "it", "its", "just", "last", "like", "made", "many", "may", "me",
+		"minister", "monday", "more", "most", "much", "must", "my", "new", "news", "no", "not", "now",
+		"of", "off", "official", "officials", "on", "one", "only", "or", "other", "our", "out", "over",
+		"people", "per", "president", "report", "reports", "said", "saturday", "say", "says", "see", "she", "should",
+		"since", "so", "some", "still", "such", "sunday", "than", "that", "the", "their", "them", "then",
+		"there", "these", "they", "this", "those", "three", "through", "thursday", "time", "to", "told", "tuesday",
+		"two", "under", "up", "us", "very", "was", "we", "wednesday", "week", "well", "were", "what",
+		"when", "where", "which", "while", "who", "why", "will", "with", "within", "would", "year", "years",
+		"you", "your":
+		return true
+	}
+	return false
 }

@@ -3,42 +3,670 @@ package subscriptions
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"frontwire/internal/story"
 )
 
+// The query language, in the style of Google Alerts:
+//
+//	Ukraine peace          both words (implicit AND)
+//	"peace plan"           a phrase: consecutive words in one field
+//	Witkoff OR Kushner     either word; OR is upper case
+//	-rumour -"op-ed" -(a b) exclusions
+//	(a OR b) c             parentheses group
+//	negotiat*              a prefix: at least 3 letters before *
+//	title:Witkoff          only in the title (also title:"peace plan", title:negotiat*)
+//	source:reuters         only in the source name
+//
+// Precedence: OR binds tighter than the implicit AND, so "a b OR c" means
+// a AND (b OR c); use parentheses for (a b) OR c. An upper-case AND between
+// terms is accepted and means nothing more than the space around it. A
+// lower-case "or" or "and" is an ordinary word.
+//
+// Words are folded exactly as story text is (story.AppendTokens), so
+// matching is case- and accent-insensitive and on whole words. A query word
+// that folds to several tokens ("peace-plan", "Witkoff's", "東京") becomes a
+// phrase of those tokens. Unquoted words with no letters or digits ("&",
+// "—") are ignored.
+//
+// Unknown field prefixes ("foo:bar") are an error rather than a silent
+// plain word, so that a typo in "tilte:" does not quietly widen a
+// subscription. A word ending in a colon with nothing after it ("Breaking:")
+// is an ordinary word. Zero-width and other invisible format characters are
+// removed and control characters act as spaces.
+
+// Limits on a query.
+const (
+	MaxQueryChars  = 512 // characters (runes)
+	MaxTerms       = 32  // words, phrases and prefixes
+	MaxDepth       = 8   // nested parentheses
+	MinPrefix      = 3   // characters before a *
+	MaxPhraseWords = 16  // words in one phrase
+)
+
 // QueryError is a query the parser rejected. Msg says what to fix; Pos is
-// the character (rune) offset in the query where the problem was found.
+// the 0-based character (rune) offset in the query where the problem was
+// found.
 type QueryError struct {
 	Msg string
 	Pos int
 }
 
-func (e *QueryError) Error() string { return fmt.Sprintf("%s (at character %d)", e.Msg, e.Pos+1) }
+func (e *QueryError) Error() string { return e.Msg }
 
-// Query is a compiled query.
-type Query struct {
-	words []string
+// Field masks: where in a story a term may occur.
+const (
+	fTitle  uint8            = 1 << iota // the title
+	fBody                                // the whole text and the categories
+	fSource                              // the source name
+	fAny    = fTitle | fBody             // an unrestricted term
+)
+
+// Operators of a query node.
+const (
+	opTerm uint8 = iota
+	opAnd
+	opOr
+	opNot
+)
+
+// qnode is one node of a compiled query, stored in preorder in Query.nodes
+// so that a query is three small allocations however it is nested. A
+// node's children follow it; each child's subtree spans size nodes.
+type qnode struct {
+	op    uint8
+	fld   uint8  // terms: field mask
+	pre   bool   // terms: prefix (one token)
+	ntok  uint8  // terms: number of tokens
+	size  uint16 // nodes in this subtree, itself included
+	first uint16 // terms: index of the first token in Query.toks
 }
 
-// Parse compiles a query.
+// Query is a compiled query. It is immutable and safe for concurrent use.
+type Query struct {
+	nodes []qnode
+	toks  []string // folded tokens of every term, slices of one string
+}
+
+// Parse compiles a query. Errors are *QueryError.
 func Parse(q string) (*Query, error) {
-	words := story.AppendTokens(nil, q)
-	if len(words) == 0 {
+	if n := utf8.RuneCountInString(q); n > MaxQueryChars {
+		return nil, &QueryError{Msg: fmt.Sprintf("the query is too long (%d characters): keep it to %d", n, MaxQueryChars), Pos: MaxQueryChars}
+	}
+	p := parser{src: q}
+	if err := p.lex(); err != nil {
+		return nil, err
+	}
+	if len(p.items) == 0 {
 		return nil, &QueryError{Msg: "the query is empty: type the words to look for, e.g. Ukraine peace"}
 	}
-	return &Query{words: words}, nil
+	root, err := p.parseAnd(0)
+	if err != nil {
+		return nil, err
+	}
+	if p.i < len(p.items) {
+		// parseAnd stops only at ")" or the end.
+		return nil, p.errAt(p.items[p.i].pos, "unexpected ): remove it or add a matching (")
+	}
+	if root == nil {
+		return nil, &QueryError{Msg: "the query has no words: type the words to look for, e.g. Ukraine peace"}
+	}
+	if !root.positive() {
+		return nil, &QueryError{Msg: "add at least one word to look for: a query cannot be only exclusions", Pos: 0}
+	}
+	return flatten(root), nil
 }
 
-// String returns the normalised text of the query.
-func (q *Query) String() string { return strings.Join(q.words, " ") }
+// MustParse is Parse for queries known to be valid, such as constants in
+// tests; it panics on an error.
+func MustParse(q string) *Query {
+	c, err := Parse(q)
+	if err != nil {
+		panic(fmt.Sprintf("subscriptions.MustParse(%q): %v", q, err))
+	}
+	return c
+}
 
-// Match reports whether d matches q and which positive terms matched.
-func (q *Query) Match(d *Doc) (ok bool, terms []string) {
-	for _, w := range q.words {
-		if !d.has(w) {
-			return false, nil
+// item kinds produced by the lexer.
+const (
+	itTerm = iota
+	itLParen
+	itRParen
+	itOr
+)
+
+type item struct {
+	kind int
+	pos  int // byte offset in the query
+	neg  bool
+	// terms
+	text   string // raw text (a word, or a phrase's inside)
+	phrase bool
+	fld    uint8
+	pre    bool
+}
+
+type parser struct {
+	src   string
+	items []item
+	i     int
+	terms int
+}
+
+func (p *parser) errAt(bytePos int, format string, args ...any) *QueryError {
+	if bytePos > len(p.src) {
+		bytePos = len(p.src)
+	}
+	return &QueryError{Msg: fmt.Sprintf(format, args...), Pos: utf8.RuneCountInString(p.src[:bytePos])}
+}
+
+func isQuote(r rune) bool { return r == '"' || r == '“' || r == '”' || r == '„' }
+
+// skippable reports runes that separate items: spaces and control
+// characters (NUL included).
+func isSpaceRune(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
+
+// lex splits the query into items and checks quotes, parentheses and depth
+// as it goes, so that hostile input fails before any recursion.
+func (p *parser) lex() error {
+	s := p.src
+	depth := 0
+	var opens []int
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case isSpaceRune(r) || unicode.Is(unicode.Cf, r):
+			i += size
+			continue
+		case r == '(':
+			depth++
+			if depth > MaxDepth {
+				return p.errAt(i, "too many nested parentheses: use at most %d levels", MaxDepth)
+			}
+			opens = append(opens, i)
+			p.items = append(p.items, item{kind: itLParen, pos: i})
+			i += size
+			continue
+		case r == ')':
+			if depth == 0 {
+				return p.errAt(i, "unexpected ): remove it or add a matching (")
+			}
+			depth--
+			opens = opens[:len(opens)-1]
+			p.items = append(p.items, item{kind: itRParen, pos: i})
+			i += size
+			continue
+		}
+		start := i
+		neg := false
+		if r == '-' {
+			next, _ := utf8.DecodeRuneInString(s[i+size:])
+			if i+size >= len(s) || isSpaceRune(next) || next == ')' || next == '-' {
+				return p.errAt(i, "a - must be followed by a word, phrase or group to exclude, e.g. -rumour")
+			}
+			neg = true
+			i += size
+			if next == '(' {
+				// The group itself is lexed next; mark its "(" as negated.
+				depth++
+				if depth > MaxDepth {
+					return p.errAt(i, "too many nested parentheses: use at most %d levels", MaxDepth)
+				}
+				opens = append(opens, i)
+				p.items = append(p.items, item{kind: itLParen, pos: i, neg: true})
+				i++
+				continue
+			}
+		}
+		it, next, err := p.lexTerm(i, start, neg)
+		if err != nil {
+			return err
+		}
+		i = next
+		if it != nil {
+			p.items = append(p.items, *it)
 		}
 	}
-	return true, append([]string(nil), q.words...)
+	if depth > 0 {
+		return p.errAt(opens[len(opens)-1], "missing ): close the group opened here, or remove the (")
+	}
+	return nil
+}
+
+// lexTerm reads a word, phrase, field-restricted term or operator at i.
+// start is where the item began (before any "-").
+func (p *parser) lexTerm(i, start int, neg bool) (*item, int, error) {
+	s := p.src
+	it := item{kind: itTerm, pos: start, neg: neg, fld: fAny}
+	r, size := utf8.DecodeRuneInString(s[i:])
+	if isQuote(r) {
+		return p.lexPhrase(&it, i, size)
+	}
+	// A word runs to a space, a parenthesis or a quote.
+	end := i
+	for end < len(s) {
+		r, size := utf8.DecodeRuneInString(s[end:])
+		if isSpaceRune(r) || r == '(' || r == ')' || isQuote(r) {
+			break
+		}
+		end += size
+	}
+	word := s[i:end]
+	if !neg {
+		switch word {
+		case "OR":
+			return &item{kind: itOr, pos: start}, end, nil
+		case "AND":
+			return nil, end, nil
+		}
+	}
+	// A field prefix: ASCII letters and a colon.
+	if c := strings.IndexByte(word, ':'); c > 0 && isASCIILetters(word[:c]) {
+		name := strings.ToLower(word[:c])
+		known := name == "title" || name == "source"
+		rest := word[c+1:]
+		switch {
+		case rest != "" && !known:
+			return nil, 0, p.errAt(start, "unknown field %q: use title: or source:, or put the text in quotes", word[:c+1])
+		case rest != "":
+			it.fld = fieldMask(name)
+			word = rest
+		case known && end < len(s):
+			r, size := utf8.DecodeRuneInString(s[end:])
+			if isQuote(r) {
+				it.fld = fieldMask(name)
+				return p.lexPhrase(&it, end, size)
+			}
+			if r == '(' {
+				return nil, 0, p.errAt(start, "%s: applies to one word or a quoted phrase, not a group: write %s:a OR %s:b", name, name, name)
+			}
+			return nil, 0, p.errAt(start, "%s: needs a word or a quoted phrase right after it, e.g. %s:Witkoff", name, name)
+		case known:
+			return nil, 0, p.errAt(start, "%s: needs a word or a quoted phrase right after it, e.g. %s:Witkoff", name, name)
+		}
+		// Otherwise a word ending in a colon ("Breaking:") is just a word.
+	}
+	if strings.HasSuffix(word, "*") {
+		w := strings.TrimRight(word, "*")
+		toks := story.AppendTokens(nil, w)
+		if len(toks) > 1 {
+			return nil, 0, p.errAt(start, "a prefix must be one word: %q has several; quote the words before it instead", word)
+		}
+		if len(toks) == 0 || utf8.RuneCountInString(toks[0]) < MinPrefix {
+			return nil, 0, p.errAt(start, "a prefix needs at least %d letters before the *, e.g. negotiat*", MinPrefix)
+		}
+		it.pre = true
+		word = w
+	}
+	it.text = word
+	return &it, end, nil
+}
+
+// lexPhrase reads a quoted phrase whose opening quote is at i.
+func (p *parser) lexPhrase(it *item, i, qsize int) (*item, int, error) {
+	s := p.src
+	for j := i + qsize; j < len(s); {
+		r, size := utf8.DecodeRuneInString(s[j:])
+		if isQuote(r) {
+			it.text = s[i+qsize : j]
+			it.phrase = true
+			return it, j + size, nil
+		}
+		j += size
+	}
+	return nil, 0, p.errAt(i, "unbalanced quote: add the closing \" after the phrase, or remove the opening one")
+}
+
+func fieldMask(name string) uint8 {
+	if name == "title" {
+		return fTitle
+	}
+	return fSource
+}
+
+func isASCIILetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// pnode is the parse tree before it is flattened into a Query.
+type pnode struct {
+	op   uint8
+	fld  uint8
+	pre  bool
+	toks []string
+	kids []*pnode
+}
+
+// positive reports whether n cannot match a story that lacks all of its
+// words: it needs at least one term to be present. Only such queries can be
+// indexed, and only such queries are accepted.
+func (n *pnode) positive() bool {
+	switch n.op {
+	case opTerm:
+		return true
+	case opAnd:
+		for _, k := range n.kids {
+			if k.positive() {
+				return true
+			}
+		}
+		return false
+	case opOr:
+		for _, k := range n.kids {
+			if !k.positive() {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// parseAnd parses a sequence of OR-chains up to ")" or the end. It returns
+// nil for a sequence that holds no terms at all.
+func (p *parser) parseAnd(depth int) (*pnode, error) {
+	and := &pnode{op: opAnd}
+	for p.i < len(p.items) {
+		it := p.items[p.i]
+		if it.kind == itRParen {
+			break
+		}
+		if it.kind == itOr {
+			return nil, p.errAt(it.pos, "OR needs a word, phrase or group on both sides")
+		}
+		n, err := p.parseOr(depth)
+		if err != nil {
+			return nil, err
+		}
+		if n == nil {
+			continue
+		}
+		if n.op == opAnd {
+			and.kids = append(and.kids, n.kids...)
+		} else {
+			and.kids = append(and.kids, n)
+		}
+	}
+	switch len(and.kids) {
+	case 0:
+		return nil, nil
+	case 1:
+		return and.kids[0], nil
+	}
+	return and, nil
+}
+
+func (p *parser) parseOr(depth int) (*pnode, error) {
+	startPos := p.items[p.i].pos
+	first, err := p.parseUnary(depth)
+	if err != nil {
+		return nil, err
+	}
+	if p.i >= len(p.items) || p.items[p.i].kind != itOr {
+		return first, nil
+	}
+	or := &pnode{op: opOr}
+	add := func(n *pnode, pos int) error {
+		if n == nil || !n.positive() {
+			return p.errAt(pos, "each side of OR needs a word to look for: move exclusions such as -word outside the OR")
+		}
+		if n.op == opOr {
+			or.kids = append(or.kids, n.kids...)
+		} else {
+			or.kids = append(or.kids, n)
+		}
+		return nil
+	}
+	if err := add(first, startPos); err != nil {
+		return nil, err
+	}
+	for p.i < len(p.items) && p.items[p.i].kind == itOr {
+		orPos := p.items[p.i].pos
+		p.i++
+		if p.i >= len(p.items) || p.items[p.i].kind == itOr || p.items[p.i].kind == itRParen {
+			return nil, p.errAt(orPos, "OR needs a word, phrase or group on both sides")
+		}
+		pos := p.items[p.i].pos
+		n, err := p.parseUnary(depth)
+		if err != nil {
+			return nil, err
+		}
+		if err := add(n, pos); err != nil {
+			return nil, err
+		}
+	}
+	return or, nil
+}
+
+// parseUnary parses a term or a group, either possibly negated. It returns
+// nil for a word with no letters or digits.
+func (p *parser) parseUnary(depth int) (*pnode, error) {
+	it := p.items[p.i]
+	p.i++
+	var n *pnode
+	switch it.kind {
+	case itLParen:
+		inner, err := p.parseAnd(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		// lex checked the balance, so this is the matching ")".
+		p.i++
+		if inner == nil {
+			return nil, p.errAt(it.pos, "empty parentheses: put words inside or remove them")
+		}
+		n = inner
+	case itTerm:
+		toks := story.AppendTokens(nil, it.text)
+		if len(toks) == 0 {
+			if it.phrase {
+				return nil, p.errAt(it.pos, "empty phrase: put words between the quotes or remove them")
+			}
+			if it.neg {
+				return nil, p.errAt(it.pos, "a - must be followed by a word, phrase or group to exclude, e.g. -rumour")
+			}
+			return nil, nil
+		}
+		if len(toks) > MaxPhraseWords {
+			return nil, p.errAt(it.pos, "a phrase may have at most %d words: shorten it or split it into several terms", MaxPhraseWords)
+		}
+		p.terms++
+		if p.terms > MaxTerms {
+			return nil, &QueryError{Msg: fmt.Sprintf("too many terms: a query may have at most %d words, phrases and prefixes", MaxTerms), Pos: utf8.RuneCountInString(p.src[:it.pos])}
+		}
+		n = &pnode{op: opTerm, fld: it.fld, pre: it.pre, toks: toks}
+	default:
+		// itRParen and itOr are handled by the callers.
+		return nil, p.errAt(it.pos, "OR needs a word, phrase or group on both sides")
+	}
+	if it.neg {
+		n = &pnode{op: opNot, kids: []*pnode{n}}
+	}
+	return n, nil
+}
+
+// flatten lays the parse tree out in preorder, with every token in one
+// string.
+func flatten(root *pnode) *Query {
+	nn, nt, nb := 0, 0, 0
+	var count func(n *pnode)
+	count = func(n *pnode) {
+		nn++
+		nt += len(n.toks)
+		for _, t := range n.toks {
+			nb += len(t)
+		}
+		for _, k := range n.kids {
+			count(k)
+		}
+	}
+	count(root)
+	q := &Query{nodes: make([]qnode, 0, nn), toks: make([]string, 0, nt)}
+	var b strings.Builder
+	b.Grow(nb)
+	type ref struct{ start, end int }
+	refs := make([]ref, 0, nt)
+	var walk func(n *pnode)
+	walk = func(n *pnode) {
+		at := len(q.nodes)
+		q.nodes = append(q.nodes, qnode{op: n.op, fld: n.fld, pre: n.pre, ntok: uint8(len(n.toks)), first: uint16(len(refs))})
+		for _, t := range n.toks {
+			refs = append(refs, ref{b.Len(), b.Len() + len(t)})
+			b.WriteString(t)
+		}
+		for _, k := range n.kids {
+			walk(k)
+		}
+		q.nodes[at].size = uint16(len(q.nodes) - at)
+	}
+	walk(root)
+	all := b.String()
+	for _, r := range refs {
+		q.toks = append(q.toks, all[r.start:r.end])
+	}
+	return q
+}
+
+// String returns the query in normalised form: folded words, phrases in
+// quotes, groups only where needed. Parse(q.String()) yields the same
+// query.
+func (q *Query) String() string {
+	var b strings.Builder
+	q.write(&b, 0, false)
+	return b.String()
+}
+
+// write prints node i; inOr says whether it is an operand of OR, where an
+// AND needs parentheses.
+func (q *Query) write(b *strings.Builder, i int, inOr bool) {
+	n := q.nodes[i]
+	switch n.op {
+	case opTerm:
+		b.WriteString(q.termString(i))
+	case opAnd, opOr:
+		if n.op == opAnd && inOr {
+			b.WriteByte('(')
+		}
+		sep := " "
+		if n.op == opOr {
+			sep = " OR "
+		}
+		for k, j := 0, i+1; j < i+int(n.size); k, j = k+1, j+int(q.nodes[j].size) {
+			if k > 0 {
+				b.WriteString(sep)
+			}
+			q.write(b, j, n.op == opOr)
+		}
+		if n.op == opAnd && inOr {
+			b.WriteByte(')')
+		}
+	case opNot:
+		b.WriteByte('-')
+		if q.nodes[i+1].op == opTerm {
+			q.write(b, i+1, false)
+			return
+		}
+		b.WriteByte('(')
+		q.write(b, i+1, false)
+		b.WriteByte(')')
+	}
+}
+
+// termString is term node i as String prints it and Match reports it.
+func (q *Query) termString(i int) string {
+	n := q.nodes[i]
+	toks := q.toks[n.first : int(n.first)+int(n.ntok)]
+	var b strings.Builder
+	switch n.fld {
+	case fTitle:
+		b.WriteString("title:")
+	case fSource:
+		b.WriteString("source:")
+	}
+	if len(toks) == 1 {
+		b.WriteString(toks[0])
+		if n.pre {
+			b.WriteByte('*')
+		}
+		return b.String()
+	}
+	b.WriteByte('"')
+	b.WriteString(strings.Join(toks, " "))
+	b.WriteByte('"')
+	return b.String()
+}
+
+// Match reports whether d matches q, and if it does, the positive terms
+// (those not under an exclusion) that occur in d, in the form String prints
+// them, for a "matched: …" line.
+func (q *Query) Match(d *Doc) (ok bool, terms []string) {
+	if !q.eval(d, 0) {
+		return false, nil
+	}
+	return true, q.appendMatched(nil, d)
+}
+
+// matches is Match without the matched terms.
+func (q *Query) matches(d *Doc) bool { return q.eval(d, 0) }
+
+// appendMatched appends the positive terms of q that occur in d.
+func (q *Query) appendMatched(dst []string, d *Doc) []string {
+	for i := 0; i < len(q.nodes); {
+		n := q.nodes[i]
+		switch n.op {
+		case opNot:
+			i += int(n.size) // nothing under an exclusion counts
+			continue
+		case opTerm:
+			if q.termIn(d, n) {
+				dst = append(dst, q.termString(i))
+			}
+		}
+		i++
+	}
+	return dst
+}
+
+func (q *Query) eval(d *Doc, i int) bool {
+	n := q.nodes[i]
+	switch n.op {
+	case opTerm:
+		return q.termIn(d, n)
+	case opNot:
+		return !q.eval(d, i+1)
+	case opAnd:
+		for j := i + 1; j < i+int(n.size); j += int(q.nodes[j].size) {
+			if !q.eval(d, j) {
+				return false
+			}
+		}
+		return true
+	case opOr:
+		for j := i + 1; j < i+int(n.size); j += int(q.nodes[j].size) {
+			if q.eval(d, j) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+func (q *Query) termIn(d *Doc, n qnode) bool {
+	toks := q.toks[n.first : int(n.first)+int(n.ntok)]
+	switch {
+	case n.pre:
+		return d.hasPrefix(toks[0], n.fld)
+	case len(toks) == 1:
+		return d.mask(toks[0])&n.fld != 0
+	}
+	return d.hasPhrase(toks, n.fld)
 }
