@@ -46,7 +46,7 @@ func CanonicalLink(raw string) string {
 	if host == "" {
 		return ""
 	}
-	if !isASCII(host) {
+	if !hostIsASCII(host) {
 		// The ASCII (punycode) form is the host's one spelling on the wire;
 		// url.URL.String would otherwise percent-encode it, and the same
 		// site written both ways would give two links.
@@ -135,7 +135,7 @@ func isTrackingParam(key string) bool {
 	return false
 }
 
-func isASCII(s string) bool {
+func hostIsASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false

@@ -41,7 +41,7 @@ func Summarize(text, title string, max int) string {
 			break
 		}
 		s = cleanSentence(s)
-		if s == "" || isBoilerplate(s) {
+		if !strings.ContainsFunc(s, inWord) || isBoilerplate(s) {
 			continue
 		}
 		if leading {
@@ -104,7 +104,8 @@ func cutWords(s string, max int) string {
 	for i := end; i > 0; {
 		next, _ := utf8.DecodeRuneInString(s[i:])
 		prev, size := utf8.DecodeLastRuneInString(s[:i])
-		if unicode.IsSpace(next) || unicode.IsSpace(prev) || (noSpaceScript(prev) && noSpaceScript(next)) {
+		if unicode.IsSpace(next) || unicode.IsSpace(prev) || (noSpaceScript(prev) && noSpaceScript(next)) ||
+			(inWord(prev) && endsWord(next, s[i:])) {
 			cut = i
 			break
 		}
@@ -120,6 +121,27 @@ func cutWords(s string, max int) string {
 		return ""
 	}
 	return out + Ellipsis
+}
+
+// inWord reports whether r can be part of a word.
+func inWord(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
+}
+
+// endsWord reports whether next, the first rune of rest, closes the word
+// before it: "overnight," can be cut before its comma. Full stops, hyphens
+// and apostrophes do not, since "3.5", "well-known" and "don't" are one word,
+// nor does a comma between digits ("1,000").
+func endsWord(next rune, rest string) bool {
+	switch next {
+	case ')', ']', '}', '»', '”', '"', '!', '?', '…', '؟', '،':
+		return true
+	case ',', ';', ':':
+		_, size := utf8.DecodeRuneInString(rest)
+		after, _ := utf8.DecodeRuneInString(rest[size:])
+		return len(rest) == size || unicode.IsSpace(after)
+	}
+	return false
 }
 
 // noSpaceScript reports whether r belongs to a script written without
@@ -319,6 +341,11 @@ func isBoilerplate(s string) bool {
 			return true
 		}
 	}
+	for _, p := range boilerplateStems() {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
 	for _, c := range boilerplateContains() {
 		if strings.Contains(l, c) {
 			return true
@@ -369,13 +396,21 @@ func boilerplatePrefixes() []string {
 		"читайте также", "читайте також", "читайте нас", "подписывайтесь",
 		"підписуйтесь", "подпишитесь", "підпишіться", "фото:", "фото -", "фото —",
 		"фото –", "видео:", "відео:", "джерело:", "источник:",
-		"об этом сообщ", "об этом пиш", "об этом заяв", "об этом рассказ",
-		"об этом говорится", "об этом информир", "про це повідом", "про це пиш",
-		"про це заяв", "про це розпов", "про це йдеться", "про це інформу",
 		"больше новостей", "більше новин", "присоединяйтесь", "приєднуйтесь",
 		// Arabic.
 		"اقرأ أيضا", "اقرأ أيضاً", "اقرأ المزيد", "تابعونا", "تابعوا", "اشترك",
 		"للمزيد", "المصدر:", "صورة:", "الصورة:",
+	}
+}
+
+// boilerplateStems are word stems: Russian and Ukrainian inflect the verb
+// ("сообщает", "сообщил", "сообщили"), so they match as plain prefixes.
+func boilerplateStems() []string {
+	return []string{
+		"об этом сообщ", "об этом пиш", "об этом заяв", "об этом рассказ",
+		"об этом говорится", "об этом информир", "об этом передает", "об этом передаёт",
+		"про це повідом", "про це пиш", "про це заяв", "про це розпов",
+		"про це йдеться", "про це інформу", "про це передає",
 	}
 }
 
