@@ -112,7 +112,9 @@ func NewHTTPClient(allowPrivate bool) *http.Client {
 }
 
 func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= MaxRedirects {
+	// via holds every request made so far: the original and the redirects
+	// already followed.
+	if len(via) > MaxRedirects {
 		return fmt.Errorf("stopped after %d redirects: %w", MaxRedirects, ErrTooManyRedirects)
 	}
 	return nil
