@@ -23,14 +23,18 @@ const maxGUIDLength = 512
 // The feed's GUID comes first ("guid:"+GUID, trimmed), even when the GUID is
 // itself a URL, because feeds promise that it stays the same when the link
 // changes; a GUID longer than 512 bytes becomes "guid:sha256:" and the hex of
-// the first 16 bytes of its SHA-256. Without a GUID the canonical link names
-// the story ("link:"+canonicalLink; the caller passes a link already made
-// canonical by CanonicalLink). Without either, the story is named by
+// the first 16 bytes of its SHA-256, and invalid UTF-8 in a GUID becomes
+// U+FFFD. Without a GUID the canonical link names the story
+// ("link:"+canonicalLink; the caller passes a link already made canonical by
+// CanonicalLink). Without either, the story is named by
 // "hash:"+hex of the first 16 bytes of the SHA-256 of its normalised title
 // (lowercased, whitespace collapsed) and its date in RFC 3339 UTC, so the
 // same instant written in two time zones gives one identity.
 func Identity(guid, canonicalLink, title string, published time.Time) string {
 	if g := strings.TrimSpace(guid); g != "" {
+		// Identities are stored and sent as JSON, which would silently
+		// rewrite invalid UTF-8 and so change the identity on a round trip.
+		g = strings.ToValidUTF8(g, "\uFFFD")
 		if len(g) > maxGUIDLength {
 			sum := sha256.Sum256([]byte(g))
 			return IDPrefixGUID + "sha256:" + hex.EncodeToString(sum[:16])

@@ -85,7 +85,9 @@ func cleanCategories(raw []string) []string {
 		if c == "" {
 			continue
 		}
-		key := strings.ToLower(c)
+		// Upper then lower, so letters with more than one lowercase form
+		// ("ς" and "σ") still meet.
+		key := strings.ToLower(strings.ToUpper(c))
 		if _, dup := seen[key]; dup {
 			continue
 		}
