@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"frontwire/internal/alerts"
@@ -94,12 +95,11 @@ func Run(ctx context.Context, opt Options) error {
 	if err := d.Scheduler.PollAll(ctx); err != nil {
 		return fmt.Errorf("demo: first poll: %w", err)
 	}
-	seen := 0
-	if states, err := d.DB.SourceStates(); err == nil {
-		for _, s := range states {
-			seen += s.ItemsSeen
-		}
+	stored, err := d.DB.RecentStories(time.Time{})
+	if err != nil {
+		return err
 	}
+	seen := len(stored)
 	say("First poll: %d stories already in the feeds are marked as seen. A new source never floods a chat with its backlog.", seen)
 	say("")
 
@@ -139,6 +139,9 @@ func run(ctx context.Context, d *daemon.Daemon, con *console.Console, line strin
 func publish(ctx context.Context, opt Options, d *daemon.Daemon, srv *Server, tl Timeline, step int) error {
 	srv.SetStep(step)
 	fmt.Fprintf(opt.Stdout, "\n— the sample feeds publish (step %d of %d) —\n", step, tl.Steps()-1)
+	if note := tl.Notes[strconv.Itoa(step)]; note != "" {
+		fmt.Fprintf(opt.Stdout, "(%s)\n", note)
+	}
 	if err := d.Scheduler.PollAll(ctx); err != nil {
 		return fmt.Errorf("demo: poll: %w", err)
 	}

@@ -25,8 +25,9 @@ var timelineJSON []byte
 
 // Timeline is the sample news: feeds, and items that appear at steps.
 type Timeline struct {
-	Feeds []Feed `json:"feeds"`
-	Items []Item `json:"items"`
+	Feeds []Feed            `json:"feeds"`
+	Notes map[string]string `json:"notes"` // what to point out at a step, by step number
+	Items []Item            `json:"items"`
 }
 
 // Feed is one sample feed.

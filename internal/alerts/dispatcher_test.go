@@ -1,0 +1,235 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"frontwire/internal/chat"
+	"frontwire/internal/clock"
+	"frontwire/internal/storage"
+)
+
+// recorder is a platform that records what it was asked to send and can be
+// told to fail per chat. It stands in for a chat service, not for Frontwire.
+type recorder struct {
+	mu    sync.Mutex
+	sent  []chat.Message
+	fail  map[string][]error // per chat key: errors to return, in order, before succeeding
+	calls chan chat.Message
+}
+
+func newRecorder() *recorder {
+	return &recorder{fail: map[string][]error{}, calls: make(chan chat.Message, 10000)}
+}
+
+func (r *recorder) Send(ctx context.Context, m chat.Message) (chat.Sent, error) {
+	r.mu.Lock()
+	defer func() { r.calls <- m }()
+	defer r.mu.Unlock()
+	if errs := r.fail[m.To.Key()]; len(errs) > 0 {
+		r.fail[m.To.Key()] = errs[1:]
+		return chat.Sent{}, errs[0]
+	}
+	r.sent = append(r.sent, m)
+	return chat.Sent{MessageID: fmt.Sprint(len(r.sent))}, nil
+}
+
+func (r *recorder) texts(chatID string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, m := range r.sent {
+		if m.To.Chat == chatID {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+type goneLog struct {
+	mu    sync.Mutex
+	chats []string
+}
+
+func (g *goneLog) ChatGone(ctx context.Context, a chat.Address, reason string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.chats = append(g.chats, a.Key())
+	return nil
+}
+
+func openDB(t *testing.T) *storage.DB {
+	t.Helper()
+	db, err := storage.Open(filepath.Join(t.TempDir(), "frontwire.db"), storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func text(chatID, s string) chat.Message {
+	return chat.Message{To: chat.Address{Platform: "test", Chat: chatID}, Kind: chat.KindText, Text: s}
+}
+
+// start runs a dispatcher until the test ends.
+func start(t *testing.T, d *Dispatcher) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func waitIdle(t *testing.T, d *Dispatcher) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.WaitIdle(ctx); err != nil {
+		t.Fatalf("dispatcher never became idle: %v", err)
+	}
+}
+
+func TestDispatcherDeliversInOrderAndEmptiesOutbox(t *testing.T) {
+	db := openDB(t)
+	rec := newRecorder()
+	var msgs []chat.Message
+	for i := range 30 {
+		msgs = append(msgs, text(fmt.Sprint("c", i%3), fmt.Sprint(i)))
+	}
+	// Half is in the outbox before the dispatcher starts (a restart), half
+	// arrives through Notify while it runs.
+	before, err := db.Enqueue(msgs[:15])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = before
+	d := NewDispatcher(DispatcherConfig{Outbox: db, Platforms: map[string]Platform{"test": {Sender: rec}}})
+	start(t, d)
+	after, err := db.Enqueue(msgs[15:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Notify(after)
+	d.Notify(after) // a repeated notification must not send twice
+	waitIdle(t, d)
+	for c := range 3 {
+		got := rec.texts(fmt.Sprint("c", c))
+		var want []string
+		for i := c; i < 30; i += 3 {
+			want = append(want, fmt.Sprint(i))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("chat c%d got %v, want %v", c, got, want)
+		}
+	}
+	if n, _ := db.OutboxLen(); n != 0 {
+		t.Errorf("outbox holds %d messages after delivery, want 0", n)
+	}
+}
+
+func TestDispatcherWaitsOutRateLimitWithoutStallingOtherChats(t *testing.T) {
+	db := openDB(t)
+	clk := clock.NewFake(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	rec := newRecorder()
+	rec.fail["test:slow"] = []error{&chat.RetryAfterError{After: 30 * time.Second, Err: errors.New("429")}}
+	d := NewDispatcher(DispatcherConfig{Outbox: db, Clock: clk, Platforms: map[string]Platform{"test": {Sender: rec}}})
+	start(t, d)
+	q, err := db.Enqueue([]chat.Message{text("slow", "a"), text("fast", "b"), text("slow", "c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Notify(q)
+	// The slow chat waits 30 s on the clock; the fast one is delivered now.
+	clk.WaitForWaiters(1)
+	for len(rec.texts("fast")) == 0 {
+		<-rec.calls
+	}
+	if got := rec.texts("slow"); len(got) != 0 {
+		t.Fatalf("slow chat sent %v before its retry_after passed", got)
+	}
+	clk.Advance(29 * time.Second)
+	if got := rec.texts("slow"); len(got) != 0 {
+		t.Fatalf("slow chat sent %v after 29 s of a 30 s retry_after", got)
+	}
+	clk.Advance(time.Second)
+	waitIdle(t, d)
+	if got := rec.texts("slow"); fmt.Sprint(got) != "[a c]" {
+		t.Errorf("slow chat got %v, want [a c] once each in order", got)
+	}
+}
+
+func TestDispatcherParksGoneChatAndResumes(t *testing.T) {
+	db := openDB(t)
+	rec := newRecorder()
+	rec.fail["test:gone"] = []error{fmt.Errorf("forbidden: %w", chat.ErrChatGone)}
+	gone := &goneLog{}
+	d := NewDispatcher(DispatcherConfig{Outbox: db, Gone: gone, Platforms: map[string]Platform{"test": {Sender: rec}}})
+	start(t, d)
+	q, _ := db.Enqueue([]chat.Message{text("gone", "1"), text("gone", "2"), text("ok", "3")})
+	d.Notify(q)
+	waitIdle(t, d)
+	if fmt.Sprint(gone.chats) != "[test:gone]" {
+		t.Errorf("ChatGone calls = %v, want [test:gone]", gone.chats)
+	}
+	if n, _ := db.OutboxLen(); n != 2 {
+		t.Errorf("outbox holds %d, want the 2 messages of the gone chat kept", n)
+	}
+	d.Resume(chat.Address{Platform: "test", Chat: "gone"})
+	waitIdle(t, d)
+	if got := rec.texts("gone"); fmt.Sprint(got) != "[1 2]" {
+		t.Errorf("after resume got %v, want [1 2]", got)
+	}
+	if n, _ := db.OutboxLen(); n != 0 {
+		t.Errorf("outbox holds %d after resume, want 0", n)
+	}
+}
+
+func TestDispatcherDropsRejectedAndRetriesTransient(t *testing.T) {
+	db := openDB(t)
+	clk := clock.NewFake(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	rec := newRecorder()
+	rec.fail["test:a"] = []error{fmt.Errorf("bad request: %w", chat.ErrRejected), errors.New("502 bad gateway"), errors.New("connection reset")}
+	d := NewDispatcher(DispatcherConfig{Outbox: db, Clock: clk, Platforms: map[string]Platform{"test": {Sender: rec}}})
+	start(t, d)
+	q, _ := db.Enqueue([]chat.Message{text("a", "rejected"), text("a", "flaky")})
+	d.Notify(q)
+	// Two transient failures: each waits a backoff on the clock.
+	for range 2 {
+		clk.WaitForWaiters(1)
+		clk.Advance(10 * time.Second)
+	}
+	waitIdle(t, d)
+	if got := rec.texts("a"); fmt.Sprint(got) != "[flaky]" {
+		t.Errorf("sent %v, want only [flaky]", got)
+	}
+	dead, err := db.DeadLetters()
+	if err != nil || len(dead) != 1 || dead[0].Message.Text != "rejected" {
+		t.Errorf("dead letters = %+v, %v; want the rejected message", dead, err)
+	}
+}
+
+func TestBucketKeepsAnAbsoluteSchedule(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	b := newBucket(Rate{PerSecond: 10, Burst: 1}, t0)
+	// Ten reservations at the same instant are spread 100 ms apart: the
+	// schedule is absolute, so a late caller does not push later ones.
+	for i := range 10 {
+		got := b.reserve(t0)
+		want := time.Duration(i) * 100 * time.Millisecond
+		if got < want-time.Millisecond || got > want+time.Millisecond {
+			t.Errorf("reservation %d waits %v, want %v", i, got, want)
+		}
+	}
+	// After a block, nothing goes out before it ends.
+	b2 := newBucket(Rate{PerSecond: 10, Burst: 5}, t0)
+	b2.block(t0.Add(3 * time.Second))
+	if got := b2.reserve(t0); got < 3*time.Second {
+		t.Errorf("reservation during a 3 s block waits %v", got)
+	}
+}
