@@ -45,8 +45,13 @@ func TestRenderAlert(t *testing.T) {
 			absent:    []string{"news.example.com"},
 		},
 		{
-			name:      "hostile title and summary arrive as literal text",
-			edit:      func(a *chat.Alert) { a.Title = hostile; a.Summary = hostile; a.Source = hostile; a.Matched = []string{hostile} },
+			name: "hostile title and summary arrive as literal text",
+			edit: func(a *chat.Alert) {
+				a.Title = hostile
+				a.Summary = hostile
+				a.Source = hostile
+				a.Matched = []string{hostile}
+			},
 			wantLinks: []string{"https://news.example.com/story?id=1&lang=en"},
 			contains:  []string{hostile + "\n", "\n\n" + hostile + "\n\n", "Matched: " + hostile},
 		},
