@@ -408,8 +408,7 @@ func TestFetchRedirects(t *testing.T) {
 		}
 	})
 	t.Run("a few redirects are followed", func(t *testing.T) {
-		var srv *feedServer
-		srv = serve(t, func(w http.ResponseWriter, r *http.Request) {
+		srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path != "/3" {
 				next := map[string]string{"/": "/1", "/1": "/2", "/2": "/3"}[r.URL.Path]
 				http.Redirect(w, r, next, http.StatusMovedPermanently)

@@ -167,3 +167,7 @@ func wantErrIs(t *testing.T, err, target error) {
 		t.Fatalf("err = %v, want %v", err, target)
 	}
 }
+
+func stateFor(name, url, etag string) storage.SourceState {
+	return storage.SourceState{Name: name, URL: url, ETag: etag}
+}
