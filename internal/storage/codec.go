@@ -81,19 +81,26 @@ func decodeSub(id uint64, b []byte) (*subscriptions.Subscription, error) {
 	if len(b) == 0 || b[0] != subCodecV1 {
 		return nil, fmt.Errorf("subscription %d: unknown encoding", id)
 	}
-	b = b[1:]
+	// One string for the whole record, its fields cut from it: one
+	// allocation instead of six, which is most of the cost of loading a
+	// million subscriptions.
+	all := string(b[1:])
+	rest := b[1:]
+	off := 0
 	var strs [6]string
 	for i := range strs {
-		l, n := binary.Uvarint(b)
-		if n <= 0 || uint64(len(b)-n) < l {
+		l, n := binary.Uvarint(rest)
+		if n <= 0 || uint64(len(rest)-n) < l {
 			return nil, fmt.Errorf("subscription %d: %w", id, errShortRecord)
 		}
-		strs[i] = string(b[n : n+int(l)])
-		b = b[n+int(l):]
+		strs[i] = all[off+n : off+n+int(l)]
+		rest = rest[n+int(l):]
+		off += n + int(l)
 	}
-	if len(b) != 9 {
+	if len(rest) != 9 {
 		return nil, fmt.Errorf("subscription %d: %w", id, errShortRecord)
 	}
+	b = rest
 	flags := b[0]
 	s := &subscriptions.Subscription{
 		ID:        id,
