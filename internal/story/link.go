@@ -105,7 +105,7 @@ func cleanQuery(raw string) string {
 		if isTrackingParam(key) {
 			continue
 		}
-		params = append(params, param{key, piece})
+		params = append(params, param{key, escapeQueryPiece(piece)})
 	}
 	slices.SortStableFunc(params, func(a, b param) int { return strings.Compare(a.key, b.key) })
 	var b strings.Builder
@@ -142,4 +142,42 @@ func hostIsASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// escapeQueryPiece percent-encodes the bytes a browser would encode in a
+// query (spaces, quotes, angle brackets, non-ASCII …) and url.Parse lets
+// through, so that a canonical link reads back as itself and is safe to put
+// in a message.
+func escapeQueryPiece(p string) string {
+	n := 0
+	for i := 0; i < len(p); i++ {
+		if queryByteNeedsEscape(p[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return p
+	}
+	const hexDigits = "0123456789ABCDEF"
+	b := make([]byte, 0, len(p)+2*n)
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if queryByteNeedsEscape(c) {
+			b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
+			continue
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+func queryByteNeedsEscape(c byte) bool {
+	if c <= ' ' || c >= 0x7f {
+		return true
+	}
+	switch c {
+	case '"', '<', '>', '\\', '^', '`', '{', '|', '}':
+		return true
+	}
+	return false
 }

@@ -24,6 +24,7 @@ func TestCanonicalLink(t *testing.T) {
 		{"content parameters kept and sorted", "https://example.com/article?p=2&id=42&utm_source=x", "https://example.com/article?id=42&p=2"},
 		{"repeated parameter keeps its order", "https://example.com/s?tag=b&a=1&tag=a", "https://example.com/s?a=1&tag=b&tag=a"},
 		{"value encoding kept", "https://example.com/s?q=peace%20talks&lang=uk", "https://example.com/s?lang=uk&q=peace%20talks"},
+		{"query bytes a browser escapes are escaped", "https://example.com/s?q=мир talks&x=\"1\" ", "https://example.com/s?q=%D0%BC%D0%B8%D1%80%20talks&x=%221%22"},
 		{"empty query dropped", "https://example.com/a?", "https://example.com/a"},
 		{"empty pieces dropped", "https://example.com/a?&&id=1&", "https://example.com/a?id=1"},
 		{"empty path becomes slash", "https://Example.com", "https://example.com/"},
