@@ -88,7 +88,7 @@ func Run(ctx context.Context, opt Options) error {
 		<-done
 	}()
 
-	say := func(format string, a ...any) { fmt.Fprintf(opt.Stdout, format+"\n", a...) }
+	say := func(format string, a ...any) { con.Say(fmt.Sprintf(format, a...)) }
 	say("Frontwire demo: %d sample feeds are served on loopback; this console stands in for a Telegram or Discord chat.", len(tl.Feeds))
 	say("")
 	srv.SetStep(0)
@@ -115,7 +115,7 @@ func Run(ctx context.Context, opt Options) error {
 			return ctx.Err()
 		case <-time.After(opt.StepDelay):
 		}
-		if err := publish(ctx, opt, d, srv, tl, step); err != nil {
+		if err := publish(ctx, d, con, srv, tl, step); err != nil {
 			return err
 		}
 	}
@@ -136,11 +136,11 @@ func run(ctx context.Context, d *daemon.Daemon, con *console.Console, line strin
 
 // publish moves the sample feeds to a step, polls them and waits until the
 // alerts it caused are printed.
-func publish(ctx context.Context, opt Options, d *daemon.Daemon, srv *Server, tl Timeline, step int) error {
+func publish(ctx context.Context, d *daemon.Daemon, con *console.Console, srv *Server, tl Timeline, step int) error {
 	srv.SetStep(step)
-	fmt.Fprintf(opt.Stdout, "\n— the sample feeds publish (step %d of %d) —\n", step, tl.Steps()-1)
+	con.Say(fmt.Sprintf("\n— the sample feeds publish (step %d of %d) —", step, tl.Steps()-1))
 	if note := tl.Notes[strconv.Itoa(step)]; note != "" {
-		fmt.Fprintf(opt.Stdout, "(%s)\n", note)
+		con.Say("(" + note + ")")
 	}
 	if err := d.Scheduler.PollAll(ctx); err != nil {
 		return fmt.Errorf("demo: poll: %w", err)
@@ -154,7 +154,7 @@ func publish(ctx context.Context, opt Options, d *daemon.Daemon, srv *Server, tl
 }
 
 func interactive(ctx context.Context, opt Options, d *daemon.Daemon, con *console.Console, srv *Server, tl Timeline) error {
-	fmt.Fprintf(opt.Stdout, "Type commands (for example /subscribe Witkoff, /help). New sample stories are published every %s. /quit ends the demo.\n\n", opt.StepDelay)
+	con.Say(fmt.Sprintf("Type commands (for example /subscribe Witkoff, /help). New sample stories are published every %s. /quit ends the demo.\n", opt.StepDelay))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -164,11 +164,11 @@ func interactive(ctx context.Context, opt Options, d *daemon.Daemon, con *consol
 				return
 			case <-time.After(opt.StepDelay):
 			}
-			if err := publish(ctx, opt, d, srv, tl, step); err != nil {
+			if err := publish(ctx, d, con, srv, tl, step); err != nil {
 				return
 			}
 		}
-		fmt.Fprintln(opt.Stdout, "\n(The sample feeds have published everything. /preview QUERY searches what arrived; /quit ends the demo.)")
+		con.Say("\n(The sample feeds have published everything. /preview QUERY searches what arrived; /quit ends the demo.)")
 	}()
 	return con.Run(ctx, opt.Stdin, d.Service, "")
 }

@@ -117,6 +117,12 @@ func (c *Console) Echo(line string) {
 	c.print("> " + line + "\n")
 }
 
+// Say prints a line of narration (the demo's), serialised with alerts
+// printed from other goroutines.
+func (c *Console) Say(line string) {
+	c.print(line + "\n")
+}
+
 // Reply prints a reply to a command.
 func (c *Console) Reply(r chat.Reply) {
 	var b strings.Builder
