@@ -793,3 +793,28 @@ func TestChatLimits(t *testing.T) {
 		t.Errorf("global limit %v, want 30", g)
 	}
 }
+
+// BenchmarkSend measures one alert through Send, the real HTTP client and
+// the fake server (no limits): the adapter's own cost per message.
+func BenchmarkSend(b *testing.B) {
+	srv := telegramtest.NewServer(b, telegramtest.Options{})
+	cfg := telegram.Config{Token: srv.Token(), APIURL: srv.URL(), HTTPClient: srv.Client()}
+	bot, err := telegram.New(context.Background(), cfg, newRecorder(), nil, &memKV{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := chat.Alert{Source: "Wire", Title: "Talks <resume>", Link: "https://news.example/1", Summary: strings.Repeat("word ", 80), Matched: []string{"talks"}}
+	m := alertMsg(chat.Address{Platform: "telegram", Chat: "42"}, a)
+	for b.Loop() {
+		if _, err := bot.Send(context.Background(), m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRenderAlert(b *testing.B) {
+	a := chat.Alert{Source: "Wire", Title: "Talks <resume> & more", Link: "https://news.example/1?a=1&b=2", Summary: strings.Repeat("word & <tag> ", 800), Matched: []string{"talks"}}
+	for b.Loop() {
+		_ = telegram.RenderAlert(a, false)
+	}
+}
