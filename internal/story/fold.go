@@ -89,6 +89,7 @@ type Tokenizer struct {
 	buf     []byte
 	spans   []span
 	copyAll bool // Add copies every token into buf
+	noFast  bool // tests: fold every non-ASCII word the slow way
 	// scratch holds intermediate forms of one non-ASCII word.
 	scratch []byte
 	caser   *cases.Caser
@@ -178,7 +179,9 @@ func (t *Tokenizer) run(s string) {
 				i += size
 				continue
 			}
-			t.slow(s[start:end])
+			if t.noFast || !t.fast(s[start:end]) {
+				t.slow(s[start:end])
+			}
 			i = end
 			continue
 		}
@@ -203,6 +206,84 @@ func (t *Tokenizer) emitASCII(s string, start, end int, upper bool) {
 		t.buf = append(t.buf, c)
 	}
 	t.spans = append(t.spans, span{b, int32(len(t.buf)), false})
+}
+
+// fast folds a word holding non-ASCII runes one rune at a time, for the
+// runes whose folding does not depend on their neighbours: caseless letters
+// without decompositions (Han, Kana, Hangul syllables, Arabic, Hebrew...),
+// basic Cyrillic, and letters that decompose to an ASCII letter and
+// combining marks (é, ñ, ü, ő...). It gives exactly what slow gives (see
+// TestFastFoldMatchesSlow) and reports false, having added nothing, when a
+// rune needs the slow path.
+func (t *Tokenizer) fast(w string) bool {
+	markBuf, markSpans := len(t.buf), len(t.spans)
+	tok := -1 // start of the current token in buf
+	flush := func() {
+		if tok >= 0 && len(t.buf) > tok {
+			t.spans = append(t.spans, span{int32(tok), int32(len(t.buf)), false})
+		}
+		tok = -1
+	}
+	for j := 0; j < len(w); {
+		c := w[j]
+		if c < utf8.RuneSelf {
+			if tok < 0 {
+				tok = len(t.buf)
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			t.buf = append(t.buf, c)
+			j++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(w[j:])
+		if unicode.Is(unicode.Cf, r) {
+			j += size
+			continue
+		}
+		d := norm.NFKD.PropertiesString(w[j:]).Decomposition()
+		boundary := norm.NFKC.PropertiesString(w[j:]).BoundaryBefore()
+		switch {
+		case 0xAC00 <= r && r <= 0xD7A3 || isSplitScript(r) && d == nil && boundary:
+			flush()
+			b := len(t.buf)
+			t.buf = append(t.buf, w[j:j+size]...)
+			t.spans = append(t.spans, span{int32(b), int32(len(t.buf)), false})
+		case d == nil && boundary && (0x400 <= r && r <= 0x45F || unicode.Is(unicode.Lo, r)):
+			if tok < 0 {
+				tok = len(t.buf)
+			}
+			t.buf = utf8.AppendRune(t.buf, unicode.ToLower(r))
+		case len(d) > 1 && d[0] < utf8.RuneSelf && isASCIIWord(d[0]) && boundary && onlyMarks(d[1:]):
+			if tok < 0 {
+				tok = len(t.buf)
+			}
+			c := d[0]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			t.buf = append(t.buf, c)
+		default:
+			t.buf, t.spans = t.buf[:markBuf], t.spans[:markSpans]
+			return false
+		}
+		j += size
+	}
+	flush()
+	return true
+}
+
+// onlyMarks reports whether b holds only non-spacing combining marks.
+func onlyMarks(b []byte) bool {
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if !unicode.Is(unicode.Mn, r) {
+			return false
+		}
+		b = b[size:]
+	}
+	return true
 }
 
 // slow folds one run of word characters that contains non-ASCII runes, and
