@@ -36,6 +36,11 @@ type Options struct {
 	Platforms map[string]alerts.Platform
 	// DBOptions tune the bbolt file (tests set NoSync).
 	DBOptions storage.Options
+	// PlatformClient talks to Telegram and Discord; nil means a client
+	// with a 90 s timeout (above Telegram's long poll).
+	PlatformClient *http.Client
+	// TelegramPollTimeout is getUpdates' long-poll timeout (default 50 s).
+	TelegramPollTimeout time.Duration
 }
 
 // Daemon is one running Frontwire instance.
@@ -106,6 +111,12 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 	platforms := map[string]alerts.Platform{}
 	for name, p := range opt.Platforms {
 		platforms[name] = p
+	}
+	if opt.PlatformClient == nil {
+		opt.PlatformClient = defaultPlatformClient()
+	}
+	if err := d.startPlatforms(ctx, opt, platforms); err != nil {
+		return nil, err
 	}
 	d.Dispatcher = alerts.NewDispatcher(alerts.DispatcherConfig{
 		Outbox:    db,

@@ -1,0 +1,86 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"frontwire/internal/alerts"
+	"frontwire/internal/chat"
+	"frontwire/internal/chat/discord"
+	"frontwire/internal/chat/telegram"
+)
+
+// margin keeps pacing a little below each published limit, so that clock
+// skew between Frontwire and the platform never tips a window over.
+const margin = 0.95
+
+// startPlatforms connects the chat platforms the configuration enables and
+// adds them to platforms. Each connection checks its token at once, so a
+// bad token stops start-up with a clear error.
+func (d *Daemon) startPlatforms(ctx context.Context, opt Options, platforms map[string]alerts.Platform) error {
+	cfg := d.Config
+	if cfg.Telegram.Enabled {
+		tcfg := telegram.Config{
+			Token:                  cfg.Telegram.Token,
+			APIURL:                 cfg.Telegram.APIURL,
+			LinkPreviews:           cfg.Telegram.LinkPreviews,
+			HTTPClient:             opt.PlatformClient,
+			Logger:                 d.log.With("platform", "telegram"),
+			Clock:                  d.clk,
+			MessagesPerSecond:      cfg.Telegram.MessagesPerSecond,
+			ChatMessagesPerSecond:  cfg.Telegram.ChatMessagesPerSecond,
+			GroupMessagesPerMinute: cfg.Telegram.GroupMessagesPerMinute,
+			PollTimeout:            opt.TelegramPollTimeout,
+		}
+		bot, err := telegram.New(ctx, tcfg, d.Service, d, d.DB)
+		if err != nil {
+			return fmt.Errorf("telegram: %w", err)
+		}
+		platforms["telegram"] = alerts.Platform{
+			Sender: bot,
+			Global: []alerts.Rate{{PerSecond: telegram.GlobalLimit(tcfg) * margin, Burst: 1}},
+			PerChat: func(a chat.Address) []alerts.Rate {
+				perSecond, perMinute := telegram.ChatLimits(a, tcfg)
+				rates := []alerts.Rate{{PerSecond: perSecond * margin, Burst: 1}}
+				if perMinute > 0 {
+					rates = append(rates, alerts.Per(perMinute*margin, time.Minute))
+				}
+				return rates
+			},
+		}
+		d.runners = append(d.runners, bot.Run)
+		d.log.Info("telegram connected", "bot", bot.UserName())
+	}
+	if cfg.Discord.Enabled {
+		dcfg := discord.Config{
+			Token:             cfg.Discord.Token,
+			GuildID:           cfg.Discord.GuildID,
+			APIURL:            cfg.Discord.APIURL,
+			RequestsPerSecond: cfg.Discord.RequestsPerSecond,
+			HTTPClient:        opt.PlatformClient,
+			Logger:            d.log.With("platform", "discord"),
+			Clock:             d.clk,
+		}
+		bot, err := discord.New(ctx, dcfg, d.Service, d.Service, d)
+		if err != nil {
+			return fmt.Errorf("discord: %w", err)
+		}
+		// discordgo paces REST calls per route bucket and the adapter caps
+		// the global request rate; a per-channel bucket here keeps one busy
+		// channel from queueing ahead of the others inside discordgo.
+		platforms["discord"] = alerts.Platform{
+			Sender: bot,
+			PerChat: func(chat.Address) []alerts.Rate {
+				return []alerts.Rate{{PerSecond: 1 * margin, Burst: 5}}
+			},
+		}
+		d.runners = append(d.runners, bot.Run)
+	}
+	return nil
+}
+
+// defaultPlatformClient is the HTTP client for chat platforms when the
+// caller gives none.
+func defaultPlatformClient() *http.Client { return &http.Client{Timeout: 90 * time.Second} }
