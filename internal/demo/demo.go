@@ -80,6 +80,15 @@ func Run(ctx context.Context, opt Options) error {
 		return err
 	}
 	defer d.Close()
+	say := func(format string, a ...any) { con.Say(fmt.Sprintf(format, a...)) }
+	say("Frontwire demo: %d sample feeds are served on loopback; this console stands in for a Telegram or Discord chat.", len(tl.Feeds))
+	say("")
+	srv.SetStep(0)
+	if err := d.Scheduler.PollAll(ctx); err != nil {
+		return fmt.Errorf("demo: first poll: %w", err)
+	}
+	// Frontwire starts after the first poll, so its own start-up poll
+	// finds every source already polled and leaves the pace to the demo.
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- d.Run(runCtx) }()
@@ -88,13 +97,6 @@ func Run(ctx context.Context, opt Options) error {
 		<-done
 	}()
 
-	say := func(format string, a ...any) { con.Say(fmt.Sprintf(format, a...)) }
-	say("Frontwire demo: %d sample feeds are served on loopback; this console stands in for a Telegram or Discord chat.", len(tl.Feeds))
-	say("")
-	srv.SetStep(0)
-	if err := d.Scheduler.PollAll(ctx); err != nil {
-		return fmt.Errorf("demo: first poll: %w", err)
-	}
 	stored, err := d.DB.RecentStories(time.Time{})
 	if err != nil {
 		return err
