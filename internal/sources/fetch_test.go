@@ -82,6 +82,22 @@ const rss1 = `<?xml version="1.0"?>
   </item>
 </rdf:RDF>`
 
+const rss091 = `<?xml version="1.0" encoding="ISO-8859-1"?>
+<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd">
+<rss version="0.91">
+<channel>
+  <title>Old Wire</title>
+  <link>http://old.example/</link>
+  <description>Since 1999</description>
+  <language>en</language>
+  <item>
+    <title>Talks&nbsp;resume &mdash; day two</title>
+    <link>http://old.example/1</link>
+    <description>Delegations met &hellip; again.</description>
+  </item>
+</channel>
+</rss>`
+
 func TestFetchFormats(t *testing.T) {
 	tests := []struct {
 		name, contentType, body string
@@ -114,6 +130,21 @@ func TestFetchFormats(t *testing.T) {
 			links:     []string{"https://json.example/7"},
 			published: time.Date(2025, 3, 14, 6, 0, 0, 0, time.UTC),
 			text:      "drone strike overnight",
+		},
+		{
+			name: "rss 0.91 with doctype and html entities", contentType: "text/xml", body: rss091,
+			feedTitle: "Old Wire",
+			titles:    []string{"Talks resume — day two"},
+			links:     []string{"http://old.example/1"},
+			text:      "Delegations met … again.",
+		},
+		{
+			name: "rss served as text/html", contentType: "text/html; charset=utf-8", body: rss2,
+			feedTitle: "Frontline Wire",
+			titles:    []string{"Envoy arrives in Kyiv for peace talks", "Relative link story"},
+			links:     []string{"https://wire.example/news/envoy-kyiv", "https://wire.example/news/relative"},
+			published: time.Date(2025, 3, 14, 8, 0, 0, 0, time.UTC),
+			text:      "The envoy met officials on Tuesday.",
 		},
 		{
 			name: "rss 1.0", contentType: "application/rdf+xml", body: rss1,

@@ -124,7 +124,7 @@ type feedServer struct {
 	requests []*http.Request
 }
 
-func serve(t *testing.T, h http.HandlerFunc) *feedServer {
+func serve(t testing.TB, h http.HandlerFunc) *feedServer {
 	t.Helper()
 	fs := &feedServer{}
 	fs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -137,7 +137,7 @@ func serve(t *testing.T, h http.HandlerFunc) *feedServer {
 	return fs
 }
 
-func serveBody(t *testing.T, contentType, body string) *feedServer {
+func serveBody(t testing.TB, contentType, body string) *feedServer {
 	return serve(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", contentType)
 		_, _ = w.Write([]byte(body))
