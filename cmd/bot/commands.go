@@ -15,6 +15,7 @@ import (
 	"frontwire/internal/config"
 	"frontwire/internal/daemon"
 	"frontwire/internal/demo"
+	"frontwire/internal/httpapi"
 	"frontwire/internal/sources"
 	"frontwire/internal/storage"
 	"frontwire/internal/subscriptions"
@@ -249,4 +250,31 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return &exitError{code: 2, err: errors.New("usage: bot bench match [-subs N] [-stories M] [-seed S] [-naive-sample K] [-json]")}
 	}
 	return benchMatch(ctx, args[1:], stdout, stderr)
+}
+
+// runHealthcheck probes the running bot's /healthz: the Docker HEALTHCHECK,
+// since minimal images have no curl. The address comes from -url, else the
+// configuration's [http] listen, else :8080.
+func runHealthcheck(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "", "health URL (default from [http] listen)")
+	cfgFlag := fs.String("config", "", "configuration file (default $FRONTWIRE_CONFIG or config.toml)")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: 2}
+	}
+	if *url == "" {
+		listen := ":8080"
+		if cfg, err := loadConfig(*cfgFlag, getenv); err == nil && cfg.HTTP.Listen != "" {
+			listen = cfg.HTTP.Listen
+		}
+		u, err := httpapi.ProbeURL(listen)
+		if err != nil {
+			return err
+		}
+		*url = u
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return httpapi.Probe(ctx, *url, nil)
 }

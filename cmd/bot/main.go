@@ -63,6 +63,7 @@ Usage:
                                 validate a configuration file
   bot bench match [-subs N] [-stories M] [-seed S] [-naive-sample K] [-json]
                                 measure the matcher
+  bot healthcheck [-url URL]    exit 0 when the running bot's /healthz answers 200
   bot version                   print the version
 `
 
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runCheckConfig(args, getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args, getenv, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "frontwire", version)
 		return nil

@@ -18,6 +18,7 @@ import (
 	"frontwire/internal/chat"
 	"frontwire/internal/clock"
 	"frontwire/internal/config"
+	"frontwire/internal/metrics"
 	"frontwire/internal/sources"
 	"frontwire/internal/storage"
 	"frontwire/internal/subscriptions"
@@ -52,6 +53,7 @@ type Daemon struct {
 	Scheduler  *sources.Scheduler
 	Pipeline   *alerts.Pipeline
 	Dispatcher *alerts.Dispatcher
+	Metrics    *metrics.Metrics
 
 	log      *slog.Logger
 	clk      clock.Clock
@@ -80,7 +82,7 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{Config: cfg, DB: db, log: log, clk: opt.Clock}
+	d := &Daemon{Config: cfg, DB: db, log: log, clk: opt.Clock, Metrics: metrics.New(opt.Version)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -124,13 +126,15 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 		Gone:      d,
 		Clock:     opt.Clock,
 		Logger:    log,
+		Observer:  d.Metrics,
 	})
 	d.Pipeline = &alerts.Pipeline{
-		Store:   db,
-		Matcher: d.Index,
-		Notify:  d.Dispatcher.Notify,
-		Clock:   opt.Clock,
-		Logger:  log,
+		Store:    db,
+		Matcher:  d.Index,
+		Notify:   d.Dispatcher.Notify,
+		Clock:    opt.Clock,
+		Logger:   log,
+		Observer: d.Metrics,
 	}
 	d.Scheduler, err = sources.NewScheduler(sources.SchedulerConfig{
 		Sources:         cfg.Sources,
@@ -159,7 +163,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.Dispatcher.Run,
 		d.Scheduler.Run,
 		d.prune,
+		d.refreshGauges,
 	}, d.runners...)
+	if d.Config.HTTP.Listen != "" {
+		parts = append(parts, d.httpServer().Run)
+	}
 	var wg sync.WaitGroup
 	for _, run := range parts {
 		wg.Add(1)
