@@ -103,6 +103,9 @@ type DB struct {
 	bolt  *bolt.DB
 	path  string
 	clock clock.Clock
+	// addChunkSize is AddSubscriptions' transaction size; a field so that
+	// tests can cross chunk boundaries without a hundred thousand records.
+	addChunkSize int
 }
 
 // Open opens (creating when needed) the database at path. The parent
@@ -142,7 +145,7 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, explain(err))
 	}
 	bdb.NoSync = opts.NoSync
-	db := &DB{bolt: bdb, path: path, clock: clk}
+	db := &DB{bolt: bdb, path: path, clock: clk, addChunkSize: defaultAddChunk}
 	if opts.ReadOnly {
 		err = bdb.View(db.checkSchema)
 	} else {

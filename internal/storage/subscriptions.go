@@ -48,17 +48,32 @@ func (db *DB) AddSubscription(s *subscriptions.Subscription) error {
 	return nil
 }
 
-// AddSubscriptions stores all of subs in one transaction, all or none,
-// assigning consecutive new IDs into each.
+// defaultAddChunk is how many subscriptions AddSubscriptions writes per
+// transaction: bbolt holds a transaction's changes in memory until commit,
+// so one transaction for a million would need over a gigabyte.
+const defaultAddChunk = 100_000
+
+// AddSubscriptions stores subs, assigning consecutive new IDs into each, in
+// transactions of up to 100,000. On error the chunks already committed stay
+// stored and keep their IDs; the rest keep ID 0, and the error says how many
+// were stored.
 func (db *DB) AddSubscriptions(subs []*subscriptions.Subscription) error {
 	for i, s := range subs {
 		if s == nil {
 			return fmt.Errorf("add subscriptions: item %d: %w", i, errNilSubscription)
 		}
 	}
-	if len(subs) == 0 {
-		return nil
+	for done := 0; done < len(subs); {
+		chunk := subs[done:min(done+db.addChunkSize, len(subs))]
+		if err := db.addChunk(chunk); err != nil {
+			return fmt.Errorf("add %d subscriptions, %d stored: %w", len(subs), done, err)
+		}
+		done += len(chunk)
 	}
+	return nil
+}
+
+func (db *DB) addChunk(subs []*subscriptions.Subscription) error {
 	ids := make([]uint64, len(subs))
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSubs)
@@ -91,9 +106,9 @@ func (db *DB) AddSubscriptions(subs []*subscriptions.Subscription) error {
 		return b.SetSequence(next)
 	})
 	if err != nil {
-		return fmt.Errorf("add %d subscriptions: %w", len(subs), err)
+		return err
 	}
-	// Written only after the commit, so a failure leaves the callers'
+	// Written only after the commit, so a failed chunk leaves the callers'
 	// records as they were.
 	for i, s := range subs {
 		s.ID = ids[i]
