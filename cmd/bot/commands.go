@@ -50,18 +50,6 @@ func loadConfig(flagValue string, getenv func(string) string) (config.Config, er
 	return config.Load(path, getenv)
 }
 
-func validate(cfg config.Config) error {
-	problems := cfg.Validate()
-	if len(problems) == 0 {
-		return nil
-	}
-	msg := "configuration problems:"
-	for _, p := range problems {
-		msg += "\n  " + p.String()
-	}
-	return errors.New(msg)
-}
-
 func runDaemon(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -71,9 +59,6 @@ func runDaemon(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	cfg, err := loadConfig(*cfgFlag, getenv)
 	if err != nil {
-		return err
-	}
-	if err := validate(cfg); err != nil {
 		return err
 	}
 	log := newLogger(stderr, cfg.Bot.LogFormat)
@@ -155,7 +140,7 @@ func runPreview(ctx context.Context, args []string, getenv func(string) string, 
 			srcs = append(srcs, config.Source{URL: f})
 		}
 	}
-	fetcher := sources.NewFetcher(&http.Client{Timeout: 20 * time.Second}, "Frontwire/"+version, nil)
+	fetcher := sources.NewFetcher(&http.Client{Timeout: 20 * time.Second}, sources.UserAgent(version), nil)
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	failed := 0
@@ -231,14 +216,15 @@ func runCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 	}
 	path := configPath(*cfgFlag, getenv)
 	cfg, err := config.Load(path, getenv)
-	if err != nil {
-		fmt.Fprintln(stdout, err)
-		return &exitError{code: 1}
-	}
-	if problems := cfg.Validate(); len(problems) > 0 {
-		for _, p := range problems {
+	var cerr *config.Error
+	if errors.As(err, &cerr) {
+		for _, p := range cerr.Problems {
 			fmt.Fprintln(stdout, p.String())
 		}
+		return &exitError{code: 1}
+	}
+	if err != nil {
+		fmt.Fprintln(stdout, err)
 		return &exitError{code: 1}
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d sources)\n", path, len(cfg.Sources))

@@ -74,7 +74,13 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 		opt.Clock = clock.Real{}
 	}
 	if opt.FeedClient == nil {
-		opt.FeedClient = &http.Client{Timeout: 20 * time.Second}
+		// Refuses loopback and private addresses after DNS resolution and on
+		// every redirect, unless the configuration allows them.
+		opt.FeedClient = sources.NewHTTPClient(cfg.Bot.AllowPrivateSources)
+	}
+	loc, err := time.LoadLocation(cfg.Bot.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("bot.timezone: %w", err)
 	}
 	log := opt.Logger
 	dbPath := filepath.Join(cfg.Bot.DataDir, "frontwire.db")
@@ -139,12 +145,13 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 	d.Scheduler, err = sources.NewScheduler(sources.SchedulerConfig{
 		Sources:         cfg.Sources,
 		DefaultSchedule: cfg.Bot.PollSchedule,
-		Fetcher:         sources.NewFetcher(opt.FeedClient, "Frontwire/"+opt.Version, opt.Clock),
+		Fetcher:         sources.NewFetcher(opt.FeedClient, sources.UserAgent(opt.Version), opt.Clock),
 		Store:           db,
 		Handle:          d.Pipeline.Handle,
 		Clock:           opt.Clock,
 		Logger:          log,
 		SummaryMax:      cfg.Bot.SummaryMaxChars,
+		Location:        loc,
 	})
 	if err != nil {
 		return nil, err

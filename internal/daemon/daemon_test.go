@@ -89,6 +89,7 @@ func newDaemon(t *testing.T, dir, feedURL string, svc *chatService) *Daemon {
 	cfg := config.Default()
 	cfg.Bot.DataDir = dir
 	cfg.Bot.PollSchedule = "@every 1h"
+	cfg.Bot.AllowPrivateSources = true // the test's feed is on loopback
 	cfg.Sources = []config.Source{{Name: "Test Wire", URL: feedURL}}
 	d, err := New(context.Background(), Options{
 		Config:    cfg,

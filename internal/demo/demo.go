@@ -65,6 +65,7 @@ func Run(ctx context.Context, opt Options) error {
 	cfg.Bot.DataDir = dir
 	cfg.Bot.PollSchedule = "@every 1h" // the demo polls by itself, step by step
 	cfg.Bot.CommandsPerMinute = 1000
+	cfg.Bot.AllowPrivateSources = true // the sample feeds are served on loopback
 	for _, f := range tl.Feeds {
 		cfg.Sources = append(cfg.Sources, config.Source{Name: f.Name, URL: srv.URL(f)})
 	}
