@@ -103,9 +103,6 @@ type DB struct {
 	bolt  *bolt.DB
 	path  string
 	clock clock.Clock
-	// addChunkSize is AddSubscriptions' transaction size; a field so that
-	// tests can cross chunk boundaries without a hundred thousand records.
-	addChunkSize int
 }
 
 // Open opens (creating when needed) the database at path. The parent
@@ -145,7 +142,7 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, explain(err))
 	}
 	bdb.NoSync = opts.NoSync
-	db := &DB{bolt: bdb, path: path, clock: clk, addChunkSize: defaultAddChunk}
+	db := &DB{bolt: bdb, path: path, clock: clk}
 	if opts.ReadOnly {
 		err = bdb.View(db.checkSchema)
 	} else {

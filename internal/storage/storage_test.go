@@ -343,7 +343,6 @@ func TestSubscriptionCRUD(t *testing.T) {
 
 func TestAddSubscriptionsAndForEach(t *testing.T) {
 	db, _ := openTemp(t)
-	db.addChunkSize = 1000 // several transactions
 	first := sub(addr("console", "x"), "first")
 	if err := db.AddSubscription(first); err != nil {
 		t.Fatal(err)
