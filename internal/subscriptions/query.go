@@ -116,7 +116,21 @@ func Parse(q string) (*Query, error) {
 	if !root.positive() {
 		return nil, &QueryError{Msg: "add at least one word to look for: a query cannot be only exclusions", Pos: 0}
 	}
-	return flatten(root), nil
+	c := flatten(root)
+	// Folding can lengthen words (ligatures, compatibility forms) and
+	// String adds quotes, so check the normalised length too: String must
+	// always re-parse. The bound below avoids building String for the
+	// queries that are clearly short enough.
+	bound := 12 * len(c.nodes)
+	for _, t := range c.toks {
+		bound += len(t) + 1
+	}
+	if bound > MaxQueryChars {
+		if n := utf8.RuneCountInString(c.String()); n > MaxQueryChars {
+			return nil, &QueryError{Msg: fmt.Sprintf("the query is too long once normalised (%d characters): keep it to %d", n, MaxQueryChars), Pos: 0}
+		}
+	}
+	return c, nil
 }
 
 // MustParse is Parse for queries known to be valid, such as constants in

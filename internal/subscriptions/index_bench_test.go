@@ -1,0 +1,90 @@
+package subscriptions_test
+
+import (
+	"fmt"
+	"testing"
+
+	"frontwire/internal/story"
+	"frontwire/internal/subscriptions"
+	"frontwire/internal/subscriptions/workload"
+)
+
+// benchSet builds an index of n generated subscriptions and 1,000 stories.
+func benchSet(b *testing.B, n int) (*subscriptions.Index, []subscriptions.CompiledSub, []story.Story) {
+	b.Helper()
+	g := workload.New(1)
+	subs := g.Subscriptions(n)
+	ix := subscriptions.NewIndex()
+	compiled := make([]subscriptions.CompiledSub, 0, n)
+	for _, s := range subs {
+		c, err := subscriptions.Compile(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		compiled = append(compiled, c)
+		ix.AddCompiled(c)
+	}
+	return ix, compiled, g.Stories(1000)
+}
+
+// BenchmarkIndexMatch measures one story through NewDoc and Index.Match.
+func BenchmarkIndexMatch(b *testing.B) {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
+			ix, _, stories := benchSet(b, n)
+			cands, hits := 0, 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				d := subscriptions.NewDoc(&stories[i%len(stories)])
+				h, c := ix.MatchStats(d)
+				cands += c
+				hits += len(h)
+			}
+			b.ReportMetric(float64(cands)/float64(b.N), "candidates/story")
+			b.ReportMetric(float64(hits)/float64(b.N), "matches/story")
+		})
+	}
+}
+
+// BenchmarkNaiveMatch measures the full scan over every subscription.
+func BenchmarkNaiveMatch(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
+			_, compiled, stories := benchSet(b, n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				d := subscriptions.NewDoc(&stories[i%len(stories)])
+				subscriptions.NaiveMatch(compiled, d)
+			}
+		})
+	}
+}
+
+// BenchmarkNewDoc measures story normalisation alone.
+func BenchmarkNewDoc(b *testing.B) {
+	stories := workload.New(1).Stories(1000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		subscriptions.NewDoc(&stories[i%len(stories)])
+	}
+}
+
+// BenchmarkIndexAdd measures adding then removing one subscription in an
+// index of 100k.
+func BenchmarkIndexAdd(b *testing.B) {
+	ix, _, _ := benchSet(b, 100_000)
+	extra := workload.New(2).Subscriptions(1000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		s := extra[i%len(extra)]
+		s.ID = 1 << 40
+		if err := ix.Add(s); err != nil {
+			b.Fatal(err)
+		}
+		ix.Remove(s.ID)
+	}
+}
