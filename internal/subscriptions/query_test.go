@@ -138,7 +138,7 @@ func TestQueryMatch(t *testing.T) {
 		{`"plan peace"`, false, nil},
 		{"peace-plan", true, []string{`"peace plan"`}},
 		{`"resume negotiations"`, false, nil}, // title then text: no phrase across fields
-		{`"news diplomacy"`, false, nil},     // across two categories
+		{`"news diplomacy"`, false, nil},      // across two categories
 		{`"world news"`, true, []string{`"world news"`}},
 		{"diplomacy", true, []string{"diplomacy"}},
 		{"negotiat*", true, []string{"negotiat*"}},
