@@ -315,6 +315,30 @@ func (db *DB) Delivered(seq uint64) (Delivery, error) {
 	return d, nil
 }
 
+// Deliveries returns the delivery records of the messages sent for the
+// story storyID, in Seq order, so that they can be edited when the story
+// changes. It reads every record kept (they are pruned with the retention),
+// so it is meant for occasional use.
+func (db *DB) Deliveries(storyID string) ([]Delivery, error) {
+	var out []Delivery
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDelivered).ForEach(func(k, v []byte) error {
+			var d Delivery
+			if err := json.Unmarshal(v, &d); err != nil {
+				return fmt.Errorf("decode delivery %x: %w", k, err)
+			}
+			if d.StoryID == storyID && storyID != "" {
+				out = append(out, d)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("deliveries of story %q: %w", storyID, err)
+	}
+	return out, nil
+}
+
 // DeadLetters returns the messages dropped for good, in Seq order.
 func (db *DB) DeadLetters() ([]DeadLetter, error) {
 	var out []DeadLetter

@@ -230,17 +230,10 @@ func (db *DB) initSchema(tx *bolt.Tx) error {
 		if hasOther {
 			return errors.New("file holds buckets but no schema version: not a Frontwire database")
 		}
-		v = 1
-	} else {
-		steps := migrations()
-		for ; v < SchemaVersion; v++ {
-			if int(v-1) >= len(steps) {
-				return fmt.Errorf("no migration from schema v%d", v)
-			}
-			if err := steps[v-1](tx); err != nil {
-				return fmt.Errorf("migrate schema v%d to v%d: %w", v, v+1, err)
-			}
-		}
+		// A new file gets the current layout straight away.
+		v = SchemaVersion
+	} else if v, err = migrate(tx, v, SchemaVersion, migrations()); err != nil {
+		return err
 	}
 	for _, name := range allBuckets() {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -248,6 +241,20 @@ func (db *DB) initSchema(tx *bolt.Tx) error {
 		}
 	}
 	return tx.Bucket(bucketMeta).Put(keySchemaVersion, u64(v))
+}
+
+// migrate runs steps[v-1], steps[v], ... until the database is at version
+// target, and returns the version reached.
+func migrate(tx *bolt.Tx, v, target uint64, steps []migration) (uint64, error) {
+	for ; v < target; v++ {
+		if v == 0 || v-1 >= uint64(len(steps)) {
+			return v, fmt.Errorf("no migration from schema v%d", v)
+		}
+		if err := steps[v-1](tx); err != nil {
+			return v, fmt.Errorf("migrate schema v%d to v%d: %w", v, v+1, err)
+		}
+	}
+	return v, nil
 }
 
 // Close releases the file and its lock.

@@ -710,6 +710,15 @@ func TestOutboxOrderAckDrop(t *testing.T) {
 			t.Errorf("%s: %v, want ErrNotFound", name, err)
 		}
 	}
+	if err := db.Ack(4, chat.Sent{MessageID: "778"}); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := db.Deliveries("g1"); err != nil || len(ds) != 1 || ds[0].Seq != 3 {
+		t.Errorf("Deliveries(g1) = %+v, %v; want the one for seq 3", ds, err)
+	}
+	if ds, err := db.Deliveries(""); err != nil || len(ds) != 0 {
+		t.Errorf("Deliveries(\"\") = %+v, %v; want none", ds, err)
+	}
 	if _, err := db.Delivered(2); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Delivered of an unsent message: %v, want ErrNotFound", err)
 	}
