@@ -306,8 +306,8 @@ func (db *DB) SetChatPaused(chatKey string, paused bool, by string) ([]*subscrip
 // MoveChat re-homes every subscription and every pending outbox message of
 // the chat from.Key() to the chat `to` (a Telegram group upgraded to a
 // supergroup gets a new chat id). Platform and Chat are taken from `to`; a
-// record's Thread is kept unless `to` names one. It returns how many records
-// moved: subscriptions plus outbox messages.
+// record's Thread is kept unless `to` names one. It returns how many
+// subscriptions moved; the outbox messages move too but are not counted.
 func (db *DB) MoveChat(from, to chat.Address) (int, error) {
 	if from.Key() == to.Key() {
 		return 0, nil
@@ -369,7 +369,6 @@ func (db *DB) MoveChat(from, to chat.Address) (int, error) {
 			if err := out.Put(u.k, v); err != nil {
 				return err
 			}
-			moved++
 		}
 		return nil
 	})
