@@ -47,14 +47,24 @@ func seenKey(s string) []byte {
 
 // Subscriptions are kept in a small binary form rather than JSON because
 // ForEachSubscription must load a million of them at start-up: a version
-// byte, then length-prefixed strings, a flag byte and the creation time.
+// byte, six length-prefixed strings (platform, chat, thread, query, paused
+// by, created by), a flag byte (1 paused, 2 no creation time) and the
+// creation time as Unix seconds and nanoseconds, big-endian.
 const subCodecV1 = 1
 
-var errShortRecord = errors.New("record truncated")
+const (
+	flagPaused = 1 << iota
+	flagNoCreated
+)
+
+// subTail is the fixed part after the strings: flags, seconds, nanoseconds.
+const subTail = 1 + 8 + 4
+
+var errShortRecord = errors.New("record truncated or damaged")
 
 func encodeSub(s *subscriptions.Subscription) []byte {
-	n := 1 + 1 + 8
 	strs := [...]string{s.Chat.Platform, s.Chat.Chat, s.Chat.Thread, s.Query, s.PausedBy, s.CreatedBy}
+	n := 1 + subTail
 	for _, x := range strs {
 		n += binary.MaxVarintLen64 + len(x)
 	}
@@ -66,15 +76,14 @@ func encodeSub(s *subscriptions.Subscription) []byte {
 	}
 	var flags byte
 	if s.Paused {
-		flags |= 1
+		flags |= flagPaused
+	}
+	if s.Created.IsZero() {
+		flags |= flagNoCreated
 	}
 	b = append(b, flags)
-	b = binary.BigEndian.AppendUint64(b, uint64(s.Created.UnixNano()))
-	if s.Created.IsZero() {
-		// UnixNano of the zero time is undefined; mark it instead.
-		b[len(b)-9] |= 2
-	}
-	return b
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Created.Unix()))
+	return binary.BigEndian.AppendUint32(b, uint32(s.Created.Nanosecond()))
 }
 
 func decodeSub(id uint64, b []byte) (*subscriptions.Subscription, error) {
@@ -97,21 +106,22 @@ func decodeSub(id uint64, b []byte) (*subscriptions.Subscription, error) {
 		rest = rest[n+int(l):]
 		off += n + int(l)
 	}
-	if len(rest) != 9 {
+	if len(rest) != subTail {
 		return nil, fmt.Errorf("subscription %d: %w", id, errShortRecord)
 	}
-	b = rest
-	flags := b[0]
+	flags := rest[0]
 	s := &subscriptions.Subscription{
 		ID:        id,
 		Chat:      chat.Address{Platform: strs[0], Chat: strs[1], Thread: strs[2]},
 		Query:     strs[3],
-		Paused:    flags&1 != 0,
+		Paused:    flags&flagPaused != 0,
 		PausedBy:  strs[4],
 		CreatedBy: strs[5],
 	}
-	if flags&2 == 0 {
-		s.Created = time.Unix(0, int64(binary.BigEndian.Uint64(b[1:]))).UTC()
+	if flags&flagNoCreated == 0 {
+		sec := int64(binary.BigEndian.Uint64(rest[1:9]))
+		nsec := int64(binary.BigEndian.Uint32(rest[9:]))
+		s.Created = time.Unix(sec, nsec).UTC()
 	}
 	return s, nil
 }

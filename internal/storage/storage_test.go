@@ -910,3 +910,53 @@ func TestReopenKeepsEverythingAndBackup(t *testing.T) {
 		})
 	}
 }
+
+// Writers from several goroutines (poller, dispatcher, commands) share one
+// DB: every message gets its own Seq and the outbox stays in Seq order.
+func TestConcurrentWriters(t *testing.T) {
+	db, _ := openTemp(t)
+	const workers, each = 4, 25
+	errs := make(chan error, workers*2)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				s := mkStory(fmt.Sprintf("w%d-%d", w, i), "", "x")
+				if _, err := db.CommitPoll(SourceState{Name: fmt.Sprint("src", w)}, []NewStory{{Story: s, Messages: []chat.Message{textMsg(addr("console", "c"), s.ID)}}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+		go func() {
+			for i := range each {
+				if err := db.AddSubscription(sub(addr("console", fmt.Sprint(w)), fmt.Sprint(i))); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers * 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	pending, err := db.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != workers*each {
+		t.Fatalf("outbox holds %d, want %d", len(pending), workers*each)
+	}
+	for i, m := range pending {
+		if m.Seq != uint64(i+1) {
+			t.Fatalf("pending[%d].Seq = %d: gaps or disorder", i, m.Seq)
+		}
+	}
+	count := 0
+	if err := db.ForEachSubscription(func(*subscriptions.Subscription) error { count++; return nil }); err != nil || count != workers*each {
+		t.Errorf("ForEach counted %d, %v; want %d", count, err, workers*each)
+	}
+}
