@@ -26,8 +26,8 @@ import (
 // Defaults used where a Config field is zero.
 const (
 	// DefaultThreshold is the score at or above which two stories are the
-	// same event. It was chosen on testdata/pairs.json as the threshold with
-	// the best F1 among those with precision ≥ 0.9 (see docs/CLUSTERING.md).
+	// same event. It was chosen on testdata/pairs.json for precision first:
+	// it ties for the best F0.5 there (see docs/CLUSTERING.md).
 	DefaultThreshold = 0.30
 	// DefaultWindow is how far apart in time two stories of one event may be.
 	DefaultWindow = 24 * time.Hour

@@ -1,0 +1,166 @@
+package clusters
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"frontwire/internal/story"
+)
+
+func st(id, title, lead, link string, at time.Time) *story.Story {
+	return &story.Story{ID: id, Title: title, Text: lead, Link: link, FirstSeen: at}
+}
+
+func TestAssign(t *testing.T) {
+	kremlin := "Witkoff and Putin end Kremlin talks without breakthrough on Ukraine"
+	tests := []struct {
+		name     string
+		a, b     *story.Story
+		wantSame bool
+	}{
+		{"same link, different titles",
+			st("1", "Explosion reported in Kyiv", "", "https://e.org/x", t0),
+			st("2", "Gas blast injures three", "", "https://e.org/x", t0.Add(time.Hour)), true},
+		{"near-identical titles",
+			st("1", kremlin, "", "https://a.org/1", t0),
+			st("2", "Witkoff, Putin end Kremlin talks with no breakthrough on Ukraine", "", "https://b.org/2", t0.Add(time.Hour)), true},
+		{"same names, different action",
+			st("1", "Witkoff meets Putin in Moscow", "", "", t0),
+			st("2", "Witkoff meets Zelensky in Kyiv", "", "", t0), false},
+		{"same title outside the window",
+			st("1", kremlin, "", "", t0),
+			st("2", kremlin, "", "", t0.Add(25*time.Hour)), false},
+		{"empty stories never merge by wording",
+			st("1", "", "", "", t0),
+			st("2", "!!!", "", "", t0), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(Config{})
+			ida, newA := c.Assign(tt.a)
+			idb, newB := c.Assign(tt.b)
+			if !newA {
+				t.Errorf("first story: isNew = false")
+			}
+			if (ida == idb) != tt.wantSame {
+				t.Errorf("same cluster = %v, want %v (%s, %s)", ida == idb, tt.wantSame, ida, idb)
+			}
+			if newB == tt.wantSame {
+				t.Errorf("second story: isNew = %v, want %v", newB, !tt.wantSame)
+			}
+		})
+	}
+}
+
+func TestAssignSameIDTwice(t *testing.T) {
+	c := New(Config{})
+	s := st("1", "Witkoff meets Putin in Moscow", "", "", t0)
+	id1, _ := c.Assign(s)
+	id2, isNew := c.Assign(s)
+	if id1 != id2 || isNew {
+		t.Errorf("re-assigned story: got (%s, %v), want (%s, false)", id2, isNew, id1)
+	}
+	if n, _ := c.Len(); n != 1 {
+		t.Errorf("kept %d stories, want 1", n)
+	}
+}
+
+func TestEviction(t *testing.T) {
+	c := New(Config{Window: time.Hour})
+	for i := range 10 {
+		c.Assign(st(fmt.Sprint(i), []string{"Kharkiv drones", "Valencia floods", "Apple iPhone", "Pope conclave", "Starship launch", "Nvidia shares", "Dutch coalition", "Storm Eowyn", "Taylor Swift", "NATO summit"}[i], "", "", t0.Add(time.Duration(i)*time.Hour)))
+	}
+	stories, clusters := c.Len()
+	// Only the stories within an hour of the newest stay.
+	if stories != 2 || clusters != 2 {
+		t.Errorf("kept %d stories, %d clusters; want 2, 2", stories, clusters)
+	}
+
+	c = New(Config{MaxStories: 3})
+	for i := range 10 {
+		c.Assign(st(fmt.Sprint(i), fmt.Sprintf("Unrelated item%d", i), "", "", t0))
+	}
+	if stories, _ := c.Len(); stories != 3 {
+		t.Errorf("MaxStories 3: kept %d stories", stories)
+	}
+}
+
+// TestFiveOutlets is the scene: five outlets report one event in one
+// poll, among unrelated stories.
+func TestFiveOutlets(t *testing.T) {
+	c := New(Config{})
+	titles := []string{
+		"Witkoff and Putin end Kremlin talks without breakthrough on Ukraine",
+		"Kremlin talks between Witkoff and Putin end with no breakthrough",
+		"Putin, Witkoff talks in Kremlin end without Ukraine breakthrough",
+		"No breakthrough as Witkoff and Putin end Kremlin talks",
+		"Witkoff-Putin Kremlin talks end without breakthrough, Ushakov says",
+	}
+	other := []string{"Floods in Valencia kill at least 95", "Apple unveils iPhone 17 with thinner design"}
+	var wg sync.WaitGroup
+	ids := make([]string, len(titles))
+	for i, title := range titles {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[i], _ = c.Assign(st(fmt.Sprint("k", i), title, "", fmt.Sprintf("https://o%d.org/a", i), t0.Add(time.Duration(i)*time.Minute)))
+		}()
+	}
+	wg.Wait()
+	for i, title := range other {
+		id, isNew := c.Assign(st(fmt.Sprint("o", i), title, "", "", t0))
+		if !isNew || id == ids[0] {
+			t.Errorf("unrelated %q joined cluster %s", title, id)
+		}
+	}
+	for i := range ids {
+		if ids[i] != ids[0] {
+			t.Errorf("outlet %d in cluster %s, want %s", i, ids[i], ids[0])
+		}
+	}
+}
+
+func FuzzAssign(f *testing.F) {
+	f.Add("Witkoff meets Putin in Moscow", "U.S. envoy met Putin. Then more.", "https://a.org/x")
+	f.Add("Віткофф зустрівся з Путіним", "東京で会談。", "")
+	f.Add("\xff\xfe", "\x00", "\u200b")
+	f.Fuzz(func(t *testing.T, title, lead, link string) {
+		c := New(Config{MaxStories: 4})
+		id1, new1 := c.Assign(st("1", title, lead, link, t0))
+		id2, new2 := c.Assign(st("2", title, lead, link, t0.Add(time.Minute)))
+		if id1 == "" || id2 == "" || !new1 {
+			t.Fatalf("ids %q %q, first new %v", id1, id2, new1)
+		}
+		// A story identical to an earlier one with words in it, or with the
+		// same link, joins it.
+		if (link != "" || !c.entries[0].empty) && (id1 != id2 || new2) {
+			t.Errorf("identical story got cluster %s (new %v), want %s", id2, new2, id1)
+		}
+	})
+}
+
+func BenchmarkAssign(b *testing.B) {
+	ps := loadPairs(b)
+	var sts []*story.Story
+	for i, p := range ps {
+		sts = append(sts, st(fmt.Sprint("a", i), p.A.Title, p.A.Lead, p.A.Link, t0), st(fmt.Sprint("b", i), p.B.Title, p.B.Lead, p.B.Link, t0))
+	}
+	// Window of 1000 stories: the cost is dominated by comparing with them.
+	c := New(Config{MaxStories: 1000})
+	for i := range 1000 {
+		s := *sts[i%len(sts)]
+		s.ID = fmt.Sprint("w", i)
+		s.Link = ""
+		s.FirstSeen = t0
+		c.Assign(&s)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		s := *sts[i%len(sts)]
+		s.ID = fmt.Sprint("x", i)
+		c.Assign(&s)
+	}
+}
