@@ -135,6 +135,13 @@ func TestOpenSecondTimeIsLocked(t *testing.T) {
 	if waited := time.Since(start); waited > 5*time.Second {
 		t.Errorf("gave up after %s, want about the 100ms timeout", waited)
 	}
+	// A read-only open takes a shared lock, which the writer's excludes too.
+	if ro, err := Open(db.Path(), Options{ReadOnly: true, Timeout: 100 * time.Millisecond}); !errors.Is(err, ErrLocked) {
+		if err == nil {
+			_ = ro.Close()
+		}
+		t.Fatalf("read-only Open beside a writer: %v, want ErrLocked", err)
+	}
 	// Once the first closes, the file opens again.
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
