@@ -17,7 +17,7 @@ func (db *DB) Get(key string) ([]byte, error) {
 		if key == "" {
 			return errEmptyKey
 		}
-		v := tx.Bucket(bucketKV).Get([]byte(key))
+		v := bucket(tx, bucketKV).Get([]byte(key))
 		if v == nil {
 			return ErrNotFound
 		}
@@ -41,7 +41,7 @@ func (db *DB) Put(key string, value []byte) error {
 			// bbolt reads a nil value back as absent; store it as empty.
 			value = []byte{}
 		}
-		return tx.Bucket(bucketKV).Put([]byte(key), value)
+		return bucket(tx, bucketKV).Put([]byte(key), value)
 	})
 	if err != nil {
 		return fmt.Errorf("put %q: %w", key, err)

@@ -75,7 +75,7 @@ func seen(ids, links *bolt.Bucket, s *story.Story) bool {
 func (db *DB) FilterUnseen(stories []story.Story) ([]story.Story, error) {
 	var out []story.Story
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		ids, links := tx.Bucket(bucketSeenIDs), tx.Bucket(bucketSeenLinks)
+		ids, links := bucket(tx, bucketSeenIDs), bucket(tx, bucketSeenLinks)
 		batch := make(map[string]bool, len(stories))
 		for i := range stories {
 			s := &stories[i]
@@ -114,8 +114,8 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 	var enqueued []chat.Message
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		enqueued = enqueued[:0]
-		ids, links := tx.Bucket(bucketSeenIDs), tx.Bucket(bucketSeenLinks)
-		recent, out := tx.Bucket(bucketRecent), tx.Bucket(bucketOutbox)
+		ids, links := bucket(tx, bucketSeenIDs), bucket(tx, bucketSeenLinks)
+		recent, out := bucket(tx, bucketRecent), bucket(tx, bucketOutbox)
 		now := db.now()
 		for i := range items {
 			s := items[i].Story
@@ -185,7 +185,7 @@ func (db *DB) Enqueue(msgs []chat.Message) ([]chat.Message, error) {
 	var enqueued []chat.Message
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		enqueued = enqueued[:0]
-		out := tx.Bucket(bucketOutbox)
+		out := bucket(tx, bucketOutbox)
 		now := db.now()
 		for _, m := range msgs {
 			m, err := enqueue(out, m, now)
@@ -206,7 +206,7 @@ func (db *DB) Enqueue(msgs []chat.Message) ([]chat.Message, error) {
 func (db *DB) Pending() ([]chat.Message, error) {
 	var msgs []chat.Message
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+		return bucket(tx, bucketOutbox).ForEach(func(k, v []byte) error {
 			m, err := decodeMessage(k, v)
 			if err != nil {
 				return err
@@ -225,7 +225,7 @@ func (db *DB) Pending() ([]chat.Message, error) {
 func (db *DB) OutboxLen() (int, error) {
 	n := 0
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketOutbox).Cursor()
+		c := bucket(tx, bucketOutbox).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			n++
 		}
@@ -239,7 +239,7 @@ func (db *DB) OutboxLen() (int, error) {
 
 // take removes message seq from the outbox and returns it.
 func take(tx *bolt.Tx, seq uint64) (chat.Message, error) {
-	out := tx.Bucket(bucketOutbox)
+	out := bucket(tx, bucketOutbox)
 	k := u64(seq)
 	v := out.Get(k)
 	if v == nil {
@@ -269,7 +269,7 @@ func (db *DB) Ack(seq uint64, sent chat.Sent) error {
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketDelivered).Put(u64(seq), v)
+		return bucket(tx, bucketDelivered).Put(u64(seq), v)
 	})
 	if err != nil {
 		return fmt.Errorf("ack message %d: %w", seq, err)
@@ -290,7 +290,7 @@ func (db *DB) Drop(seq uint64, reason string) error {
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketDead).Put(u64(seq), v)
+		return bucket(tx, bucketDead).Put(u64(seq), v)
 	})
 	if err != nil {
 		return fmt.Errorf("drop message %d: %w", seq, err)
@@ -303,7 +303,7 @@ func (db *DB) Drop(seq uint64, reason string) error {
 func (db *DB) Delivered(seq uint64) (Delivery, error) {
 	var d Delivery
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketDelivered).Get(u64(seq))
+		v := bucket(tx, bucketDelivered).Get(u64(seq))
 		if v == nil {
 			return ErrNotFound
 		}
@@ -322,7 +322,7 @@ func (db *DB) Delivered(seq uint64) (Delivery, error) {
 func (db *DB) Deliveries(storyID string) ([]Delivery, error) {
 	var out []Delivery
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketDelivered).ForEach(func(k, v []byte) error {
+		return bucket(tx, bucketDelivered).ForEach(func(k, v []byte) error {
 			var d Delivery
 			if err := json.Unmarshal(v, &d); err != nil {
 				return fmt.Errorf("decode delivery %x: %w", k, err)
@@ -343,7 +343,7 @@ func (db *DB) Deliveries(storyID string) ([]Delivery, error) {
 func (db *DB) DeadLetters() ([]DeadLetter, error) {
 	var out []DeadLetter
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
+		return bucket(tx, bucketDead).ForEach(func(k, v []byte) error {
 			var d DeadLetter
 			if err := json.Unmarshal(v, &d); err != nil {
 				return fmt.Errorf("decode dead letter %x: %w", k, err)
@@ -363,7 +363,7 @@ func (db *DB) DeadLetters() ([]DeadLetter, error) {
 func (db *DB) RecentStories(since time.Time) ([]story.Story, error) {
 	var out []story.Story
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketRecent).Cursor()
+		c := bucket(tx, bucketRecent).Cursor()
 		for k, v := c.Seek(u64(timeKey(since))); k != nil; k, v = c.Next() {
 			var s story.Story
 			if err := json.Unmarshal(v, &s); err != nil {
@@ -392,7 +392,7 @@ func (db *DB) Prune(seenBefore time.Time) (int, error) {
 	cut := timeKey(seenBefore)
 	total := 0
 	// Seen sets: value is the first-seen time.
-	for _, name := range [][]byte{bucketSeenIDs, bucketSeenLinks} {
+	for _, name := range []string{bucketSeenIDs, bucketSeenLinks} {
 		n, err := db.pruneWhere(name, func(k, v []byte) bool {
 			return len(v) == 8 && be64(v) < cut
 		})
@@ -421,7 +421,7 @@ func (db *DB) Prune(seenBefore time.Time) (int, error) {
 
 // pruneWhere deletes the keys of bucket name for which old is true, in
 // transactions of at most pruneBatch deletions.
-func (db *DB) pruneWhere(name []byte, old func(k, v []byte) bool) (int, error) {
+func (db *DB) pruneWhere(name string, old func(k, v []byte) bool) (int, error) {
 	total := 0
 	var from []byte
 	for {
@@ -429,7 +429,7 @@ func (db *DB) pruneWhere(name []byte, old func(k, v []byte) bool) (int, error) {
 		more := false
 		err := db.bolt.Update(func(tx *bolt.Tx) error {
 			doomed = doomed[:0]
-			b := tx.Bucket(name)
+			b := bucket(tx, name)
 			c := b.Cursor()
 			var k, v []byte
 			if from == nil {

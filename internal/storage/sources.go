@@ -33,7 +33,7 @@ func putSource(tx *bolt.Tx, s SourceState) error {
 	if err != nil {
 		return fmt.Errorf("encode source %q: %w", s.Name, err)
 	}
-	return tx.Bucket(bucketSources).Put([]byte(s.Name), v)
+	return bucket(tx, bucketSources).Put([]byte(s.Name), v)
 }
 
 // SourceState returns the state of the source called name. ErrNotFound if
@@ -44,7 +44,7 @@ func (db *DB) SourceState(name string) (SourceState, error) {
 		if name == "" {
 			return ErrNotFound
 		}
-		v := tx.Bucket(bucketSources).Get([]byte(name))
+		v := bucket(tx, bucketSources).Get([]byte(name))
 		if v == nil {
 			return ErrNotFound
 		}
@@ -60,7 +60,7 @@ func (db *DB) SourceState(name string) (SourceState, error) {
 func (db *DB) SourceStates() ([]SourceState, error) {
 	var out []SourceState
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSources).ForEach(func(k, v []byte) error {
+		return bucket(tx, bucketSources).ForEach(func(k, v []byte) error {
 			var s SourceState
 			if err := json.Unmarshal(v, &s); err != nil {
 				return fmt.Errorf("decode source %q: %w", k, err)

@@ -46,30 +46,35 @@ var (
 )
 
 // Bucket names. Plain words, so that `bbolt buckets` on a file is readable.
-var (
-	bucketMeta       = []byte("meta")
-	bucketSubs       = []byte("subscriptions")
-	bucketSubsByChat = []byte("subscriptions_by_chat")
-	bucketSeenIDs    = []byte("seen_ids")
-	bucketSeenLinks  = []byte("seen_links")
-	bucketRecent     = []byte("recent")
-	bucketOutbox     = []byte("outbox")
-	bucketDelivered  = []byte("delivered")
-	bucketDead       = []byte("dead")
-	bucketSources    = []byte("sources")
-	bucketKV         = []byte("kv")
+// Constants, turned into bytes at each use, so that nothing shared can be
+// changed.
+const (
+	bucketMeta       = "meta"
+	bucketSubs       = "subscriptions"
+	bucketSubsByChat = "subscriptions_by_chat"
+	bucketSeenIDs    = "seen_ids"
+	bucketSeenLinks  = "seen_links"
+	bucketRecent     = "recent"
+	bucketOutbox     = "outbox"
+	bucketDelivered  = "delivered"
+	bucketDead       = "dead"
+	bucketSources    = "sources"
+	bucketKV         = "kv"
 )
 
-// allBuckets lists every bucket of the current schema; a function rather than
-// a package variable so that nothing can change it.
-func allBuckets() [][]byte {
-	return [][]byte{
+// allBuckets lists every bucket of the current schema.
+func allBuckets() []string {
+	return []string{
 		bucketMeta, bucketSubs, bucketSubsByChat, bucketSeenIDs, bucketSeenLinks,
 		bucketRecent, bucketOutbox, bucketDelivered, bucketDead, bucketSources, bucketKV,
 	}
 }
 
-var keySchemaVersion = []byte("schema_version")
+// bucket returns the named bucket of the current schema; Open has checked
+// or created them all.
+func bucket(tx *bolt.Tx, name string) *bolt.Bucket { return tx.Bucket([]byte(name)) }
+
+const keySchemaVersion = "schema_version"
 
 // migration upgrades an open write transaction from one schema version to
 // the next.
@@ -170,11 +175,11 @@ func explain(err error) error {
 
 // readVersion returns the schema version stored in meta, 0 when there is none.
 func readVersion(tx *bolt.Tx) (uint64, error) {
-	meta := tx.Bucket(bucketMeta)
+	meta := bucket(tx, bucketMeta)
 	if meta == nil {
 		return 0, nil
 	}
-	v := meta.Get(keySchemaVersion)
+	v := meta.Get([]byte(keySchemaVersion))
 	if v == nil {
 		return 0, nil
 	}
@@ -202,7 +207,7 @@ func (db *DB) checkSchema(tx *bolt.Tx) error {
 		return fmt.Errorf("database schema v%d needs upgrading to v%d; open it once read-write", v, SchemaVersion)
 	}
 	for _, name := range allBuckets() {
-		if tx.Bucket(name) == nil {
+		if bucket(tx, name) == nil {
 			return fmt.Errorf("bucket %q missing: not a complete Frontwire database", name)
 		}
 	}
@@ -236,11 +241,11 @@ func (db *DB) initSchema(tx *bolt.Tx) error {
 		return err
 	}
 	for _, name := range allBuckets() {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
-	return tx.Bucket(bucketMeta).Put(keySchemaVersion, u64(v))
+	return bucket(tx, bucketMeta).Put([]byte(keySchemaVersion), u64(v))
 }
 
 // migrate runs steps[v-1], steps[v], ... until the database is at version

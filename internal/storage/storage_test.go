@@ -217,7 +217,7 @@ func TestOpenRefusesForeignOrNewerFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		setRaw(t, path, func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMeta).Put(keySchemaVersion, u64(SchemaVersion+1))
+			return bucket(tx, bucketMeta).Put([]byte(keySchemaVersion), u64(SchemaVersion+1))
 		})
 		for _, ro := range []bool{false, true} {
 			_, err := Open(path, Options{ReadOnly: ro, Timeout: 100 * time.Millisecond})

@@ -29,14 +29,14 @@ func (db *DB) AddSubscription(s *subscriptions.Subscription) error {
 		return fmt.Errorf("add subscription: %w", errNilSubscription)
 	}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		subs := tx.Bucket(bucketSubs)
+		subs := bucket(tx, bucketSubs)
 		id, err := subs.NextSequence()
 		if err != nil {
 			return err
 		}
 		cp := *s
 		cp.ID = id
-		if err := putSub(subs, tx.Bucket(bucketSubsByChat), &cp); err != nil {
+		if err := putSub(subs, bucket(tx, bucketSubsByChat), &cp); err != nil {
 			return err
 		}
 		s.ID = id
@@ -71,8 +71,8 @@ func (db *DB) AddSubscriptions(subs []*subscriptions.Subscription) error {
 func (db *DB) addAll(subs []*subscriptions.Subscription) error {
 	ids := make([]uint64, len(subs))
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSubs)
-		byChat := tx.Bucket(bucketSubsByChat)
+		b := bucket(tx, bucketSubs)
+		byChat := bucket(tx, bucketSubsByChat)
 		// IDs only grow, so every new key lands at the end of the bucket:
 		// full pages split less and the file stays smaller.
 		b.FillPercent = 0.95
@@ -118,8 +118,8 @@ func (db *DB) UpdateSubscription(s *subscriptions.Subscription) error {
 		return fmt.Errorf("update subscription: %w", errNilSubscription)
 	}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		subs := tx.Bucket(bucketSubs)
-		byChat := tx.Bucket(bucketSubsByChat)
+		subs := bucket(tx, bucketSubs)
+		byChat := bucket(tx, bucketSubsByChat)
 		old, err := getSub(subs, s.ID)
 		if err != nil {
 			return err
@@ -140,7 +140,7 @@ func (db *DB) UpdateSubscription(s *subscriptions.Subscription) error {
 // DeleteSubscription removes subscription id. ErrNotFound if absent.
 func (db *DB) DeleteSubscription(id uint64) error {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		subs := tx.Bucket(bucketSubs)
+		subs := bucket(tx, bucketSubs)
 		old, err := getSub(subs, id)
 		if err != nil {
 			return err
@@ -148,7 +148,7 @@ func (db *DB) DeleteSubscription(id uint64) error {
 		if err := subs.Delete(u64(id)); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketSubsByChat).Delete(chatIndexKey(old.Chat.Key(), id))
+		return bucket(tx, bucketSubsByChat).Delete(chatIndexKey(old.Chat.Key(), id))
 	})
 	if err != nil {
 		return fmt.Errorf("delete subscription %d: %w", id, err)
@@ -169,7 +169,7 @@ func (db *DB) Subscription(id uint64) (*subscriptions.Subscription, error) {
 	var s *subscriptions.Subscription
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		s, err = getSub(tx.Bucket(bucketSubs), id)
+		s, err = getSub(bucket(tx, bucketSubs), id)
 		return err
 	})
 	if err != nil {
@@ -181,10 +181,10 @@ func (db *DB) Subscription(id uint64) (*subscriptions.Subscription, error) {
 // chatSubs reads the subscriptions of one chat, in ID order, through the
 // by-chat index.
 func chatSubs(tx *bolt.Tx, chatKey string) ([]*subscriptions.Subscription, error) {
-	subs := tx.Bucket(bucketSubs)
+	subs := bucket(tx, bucketSubs)
 	prefix := chatIndexPrefix(chatKey)
 	var out []*subscriptions.Subscription
-	c := tx.Bucket(bucketSubsByChat).Cursor()
+	c := bucket(tx, bucketSubsByChat).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if len(k) != len(prefix)+8 {
 			continue
@@ -228,7 +228,7 @@ func (db *DB) ForEachSubscription(fn func(*subscriptions.Subscription) error) er
 	for {
 		batch = batch[:0]
 		err := db.bolt.View(func(tx *bolt.Tx) error {
-			c := tx.Bucket(bucketSubs).Cursor()
+			c := bucket(tx, bucketSubs).Cursor()
 			var k, v []byte
 			if after == nil {
 				k, v = c.First()
@@ -280,7 +280,7 @@ func (db *DB) SetChatPaused(chatKey string, paused bool, by string) ([]*subscrip
 		if err != nil {
 			return err
 		}
-		b := tx.Bucket(bucketSubs)
+		b := bucket(tx, bucketSubs)
 		for _, s := range all {
 			switch {
 			case paused && !s.Paused:
@@ -326,8 +326,8 @@ func (db *DB) MoveChat(from, to chat.Address) (int, error) {
 		if err != nil {
 			return err
 		}
-		subs := tx.Bucket(bucketSubs)
-		byChat := tx.Bucket(bucketSubsByChat)
+		subs := bucket(tx, bucketSubs)
+		byChat := bucket(tx, bucketSubsByChat)
 		for _, s := range all {
 			if err := byChat.Delete(chatIndexKey(from.Key(), s.ID)); err != nil {
 				return err
@@ -338,7 +338,7 @@ func (db *DB) MoveChat(from, to chat.Address) (int, error) {
 			}
 			moved++
 		}
-		out := tx.Bucket(bucketOutbox)
+		out := bucket(tx, bucketOutbox)
 		type upd struct {
 			k []byte
 			m messageRecord
