@@ -19,12 +19,15 @@ type Doc struct {
 	titleEnd int       // toks[:titleEnd] is the title
 	srcStart int       // toks[srcStart:] is the source name
 	uniq     []dterm   // distinct tokens, sorted, with the fields they occur in
+	table    []uint16  // open-addressing hash table: 1 + index into uniq, 0 empty
+	bloom    bloom     // the distinct tokens, for the index's pre-check
 }
 
 type tokSpan struct{ start, end int32 }
 
 type dterm struct {
 	tok  string
+	h    uint32 // hashTok(tok)
 	mask uint8
 }
 
@@ -66,7 +69,7 @@ func NewDoc(st *story.Story) *Doc {
 		case i >= d.srcStart:
 			m = fSource
 		}
-		uniq = append(uniq, dterm{d.folded[s:e], m})
+		uniq = append(uniq, dterm{tok: d.folded[s:e], mask: m})
 	}
 	slices.SortFunc(uniq, func(a, b dterm) int { return strings.Compare(a.tok, b.tok) })
 	// Merge duplicates, or-ing their field masks.
@@ -80,6 +83,25 @@ func NewDoc(st *story.Story) *Doc {
 		w++
 	}
 	d.uniq = uniq[:w]
+	// A hash table over uniq: a query term is found with one hash probe
+	// (its hash was computed when the query was parsed) instead of a binary
+	// search of string comparisons.
+	size := 16
+	for size < 2*len(d.uniq) {
+		size *= 2
+	}
+	d.table = make([]uint16, size)
+	d.bloom[0] = 1 // position 0: always present
+	for i := range d.uniq {
+		u := &d.uniq[i]
+		u.h = hashTok(u.tok)
+		d.bloom.add(u.h)
+		j := int(u.h) & (size - 1)
+		for d.table[j] != 0 {
+			j = (j + 1) & (size - 1)
+		}
+		d.table[j] = uint16(i + 1)
+	}
 	return d
 }
 
@@ -95,12 +117,31 @@ func (d *Doc) Tokens() []string {
 func (d *Doc) tok(i int) string { return d.folded[d.toks[i].start:d.toks[i].end] }
 
 // mask returns the fields tok occurs in, 0 if none.
-func (d *Doc) mask(tok string) uint8 {
-	i, ok := slices.BinarySearchFunc(d.uniq, tok, func(u dterm, t string) int { return strings.Compare(u.tok, t) })
-	if !ok {
-		return 0
+func (d *Doc) mask(tok string) uint8 { return d.lookup(tok, hashTok(tok)) }
+
+// lookup is mask for a token whose hash h is known.
+func (d *Doc) lookup(tok string, h uint32) uint8 {
+	m := len(d.table) - 1
+	for j := int(h) & m; ; j = (j + 1) & m {
+		k := d.table[j]
+		if k == 0 {
+			return 0
+		}
+		if u := &d.uniq[k-1]; u.h == h && u.tok == tok {
+			return u.mask
+		}
 	}
-	return d.uniq[i].mask
+}
+
+// hashTok is FNV-1a, used for the Doc hash table and the Bloom filter; it
+// is fixed so that query hashes computed at parse time stay valid.
+func hashTok(tok string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(tok); i++ {
+		h ^= uint32(tok[i])
+		h *= 16777619
+	}
+	return h
 }
 
 // hasPrefix reports whether a token starting with pre occurs in a field of

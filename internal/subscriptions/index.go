@@ -50,11 +50,21 @@ type Hit struct {
 // write lock for a few microseconds (they never rebuild the index).
 type Index struct {
 	mu       sync.RWMutex
-	entries  []entry             // by slot; q == nil marks a free slot
-	free     []uint32            // free slots, reused by Add
-	byID     map[uint64]uint32   // subscription ID → slot
-	words    map[string][]uint32 // key word → slots
+	entries  []entry              // by slot; q == nil marks a free slot
+	free     []uint32             // free slots, reused by Add
+	byID     map[uint64]uint32    // subscription ID → slot
+	words    map[string][]posting // key word → subscriptions filed under it
 	prefixes map[string][]prefixRef
+}
+
+// posting is one subscription filed under a word. sig holds Bloom positions
+// of up to four words the query requires besides that one: a story whose
+// Doc.bloom lacks any of them cannot match, so most non-matching candidates
+// are dropped without touching their compiled query (which, at hundreds of
+// thousands of subscriptions, costs a cache miss or three).
+type posting struct {
+	slot uint32
+	sig  sig
 }
 
 type entry struct {
@@ -68,13 +78,14 @@ type entry struct {
 type prefixRef struct {
 	pre  string
 	slot uint32
+	sig  sig
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
 	return &Index{
 		byID:     map[uint64]uint32{},
-		words:    map[string][]uint32{},
+		words:    map[string][]posting{},
 		prefixes: map[string][]prefixRef{},
 	}
 }
@@ -95,6 +106,7 @@ func (ix *Index) Add(s Subscription) error {
 // the same ID.
 func (ix *Index) AddCompiled(c CompiledSub) {
 	keys := c.Q.appendKeys(nil)
+	sg := c.Q.signature()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if slot, ok := ix.byID[c.ID]; ok {
@@ -114,9 +126,9 @@ func (ix *Index) AddCompiled(c CompiledSub) {
 	for _, k := range keys {
 		if k.pre {
 			pk := prefixKey(k.tok)
-			ix.prefixes[pk] = append(ix.prefixes[pk], prefixRef{k.tok, slot})
+			ix.prefixes[pk] = append(ix.prefixes[pk], prefixRef{k.tok, slot, sg})
 		} else {
-			ix.words[k.tok] = append(ix.words[k.tok], slot)
+			ix.words[k.tok] = append(ix.words[k.tok], posting{slot, sg})
 		}
 	}
 }
@@ -148,7 +160,7 @@ func (ix *Index) removeSlot(slot uint32) {
 			continue
 		}
 		post := ix.words[k.tok]
-		if i := slices.Index(post, slot); i >= 0 {
+		if i := slices.IndexFunc(post, func(p posting) bool { return p.slot == slot }); i >= 0 {
 			// Order inside a posting list does not matter: Match sorts
 			// candidates anyway.
 			post[i] = post[len(post)-1]
@@ -184,11 +196,13 @@ func (ix *Index) Match(d *Doc) []Hit {
 func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	var buf [64]uint32
+	var buf [128]uint32
 	cands := buf[:0]
 	for _, u := range d.uniq {
-		if post, ok := ix.words[u.tok]; ok {
-			cands = append(cands, post...)
+		for _, p := range ix.words[u.tok] {
+			if d.bloom.has(p.sig) {
+				cands = append(cands, p.slot)
+			}
 		}
 	}
 	if len(ix.prefixes) > 0 {
@@ -198,7 +212,7 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 				continue
 			}
 			for _, r := range refs {
-				if strings.HasPrefix(u.tok, r.pre) {
+				if d.bloom.has(r.sig) && strings.HasPrefix(u.tok, r.pre) {
 					cands = append(cands, r.slot)
 				}
 			}
@@ -210,6 +224,7 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 	slices.Sort(cands)
 	cands = slices.Compact(cands)
 	var terms []string
+	hits = make([]Hit, 0, min(len(cands), 64))
 	for _, slot := range cands {
 		e := &ix.entries[slot]
 		if !e.q.matches(d) {
@@ -220,6 +235,9 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 		from := len(terms)
 		terms = e.q.appendMatched(terms, d)
 		hits = append(hits, Hit{ID: e.id, Chat: e.chat, Query: e.text, Terms: terms[from:len(terms):len(terms)]})
+	}
+	if len(hits) == 0 {
+		return nil, len(cands)
 	}
 	// Slots are not in ID order once slots are reused.
 	slices.SortFunc(hits, func(a, b Hit) int { return cmp.Compare(a.ID, b.ID) })
@@ -235,6 +253,57 @@ func prefixKey(tok string) string {
 		i += size
 	}
 	return tok[:i]
+}
+
+// sig is a query's filter: Bloom positions (1..255) of words it requires.
+// Position 0 is set in every story, so unused positions always pass.
+type sig [4]uint8
+
+// bloom is a 256-bit Bloom filter of a story's tokens, one hash each.
+type bloom [4]uint64
+
+func (b *bloom) add(h uint32) {
+	p := bloomPos(h)
+	b[p>>6] |= 1 << (p & 63)
+}
+
+func (b *bloom) has(s sig) bool {
+	for _, p := range s {
+		if b[p>>6]&(1<<(p&63)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// bloomPos maps a token hash to a position in 1..255.
+func bloomPos(h uint32) uint8 { return uint8(1 + (h^h>>16)%255) }
+
+// signature picks up to four words the query cannot match without (the
+// words of the terms directly under its top-level AND, or of the single
+// term it is), rarest first.
+func (q *Query) signature() sig {
+	var req []string
+	addTerm := func(i int) {
+		n := q.nodes[i]
+		if n.op == opTerm && !n.pre {
+			req = append(req, q.toks[n.first:int(n.first)+int(n.ntok)]...)
+		}
+	}
+	root := q.nodes[0]
+	if root.op == opAnd {
+		for j := 1; j < int(root.size); j += int(q.nodes[j].size) {
+			addTerm(j)
+		}
+	} else {
+		addTerm(0)
+	}
+	slices.SortFunc(req, func(a, b string) int { return cmp.Compare(wordFreq(a), wordFreq(b)) })
+	var s sig
+	for i := 0; i < len(s) && i < len(req); i++ {
+		s[i] = bloomPos(hashTok(req[i]))
+	}
+	return s
 }
 
 // key is one term a query is filed under.

@@ -82,6 +82,7 @@ type qnode struct {
 	ntok  uint8  // terms: number of tokens
 	size  uint16 // nodes in this subtree, itself included
 	first uint16 // terms: index of the first token in Query.toks
+	h     uint32 // terms: hashTok of the first token
 }
 
 // Query is a compiled query. It is immutable and safe for concurrent use.
@@ -532,6 +533,9 @@ func flatten(root *pnode) *Query {
 	walk = func(n *pnode) {
 		at := len(q.nodes)
 		q.nodes = append(q.nodes, qnode{op: n.op, fld: n.fld, pre: n.pre, ntok: uint8(len(n.toks)), first: uint16(len(refs))})
+		if len(n.toks) > 0 {
+			q.nodes[at].h = hashTok(n.toks[0])
+		}
 		for _, t := range n.toks {
 			refs = append(refs, ref{b.Len(), b.Len() + len(t)})
 			b.WriteString(t)
@@ -598,6 +602,9 @@ func (q *Query) write(b *strings.Builder, i int, inOr bool) {
 func (q *Query) termString(i int) string {
 	n := q.nodes[i]
 	toks := q.toks[n.first : int(n.first)+int(n.ntok)]
+	if n.fld == fAny && len(toks) == 1 && !n.pre {
+		return toks[0] // the common case, without allocating
+	}
 	var b strings.Builder
 	switch n.fld {
 	case fTitle:
@@ -680,7 +687,7 @@ func (q *Query) termIn(d *Doc, n qnode) bool {
 	case n.pre:
 		return d.hasPrefix(toks[0], n.fld)
 	case len(toks) == 1:
-		return d.mask(toks[0])&n.fld != 0
+		return d.lookup(toks[0], n.h)&n.fld != 0
 	}
 	return d.hasPhrase(toks, n.fld)
 }
