@@ -342,6 +342,12 @@ func (s *Scheduler) PollNow(ctx context.Context, name string) error {
 	start := s.clock.Now()
 	res, err := s.fetcher.Fetch(ctx, e.src, prev, s.summary)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Frontwire is stopping, the source did nothing wrong:
+			// recording this would show a false last_error and make the
+			// source back off after the restart.
+			return fmt.Errorf("poll %q: %w", name, err)
+		}
 		return s.fail(e, prev, start, err)
 	}
 
