@@ -232,4 +232,15 @@ func TestBucketKeepsAnAbsoluteSchedule(t *testing.T) {
 	if got := b2.reserve(t0); got < 3*time.Second {
 		t.Errorf("reservation during a 3 s block waits %v", got)
 	}
+	// A caller retrying exactly when a block ends (it slept retry_after)
+	// goes at once, though its refused attempt spent the last token.
+	b3 := newBucket(Rate{PerSecond: 0.95, Burst: 1}, t0)
+	b3.reserve(t0)
+	b3.block(t0.Add(time.Second))
+	if got := b3.reserve(t0.Add(time.Second)); got != 0 {
+		t.Errorf("reservation at the end of a block waits %v, want 0", got)
+	}
+	if got := b3.reserve(t0.Add(time.Second)); got < time.Second {
+		t.Errorf("second reservation at the end of a block waits %v, want the pacing interval", got)
+	}
 }

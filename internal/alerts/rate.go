@@ -49,13 +49,14 @@ func (b *bucket) reserve(now time.Time) time.Duration {
 	if b.rate <= 0 {
 		return 0
 	}
-	if now.Before(b.blockedUntil) {
-		// Nothing may go out before the block ends; the bucket starts
-		// from empty at that moment.
-		if b.last.Before(b.blockedUntil) {
-			b.last = b.blockedUntil
-			b.tokens = 1
-		}
+	if b.last.Before(b.blockedUntil) {
+		// Nothing may go out before the block ends, and the platform
+		// allows one send when it ends: the bucket holds one token then.
+		// This holds too for the first caller at or after the end (a
+		// dispatcher that slept exactly retry_after), or the token spent
+		// on the refused attempt would delay the retry past the block.
+		b.last = b.blockedUntil
+		b.tokens = 1
 	}
 	if now.After(b.last) {
 		b.tokens += now.Sub(b.last).Seconds() * b.rate
