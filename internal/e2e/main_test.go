@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -177,11 +176,4 @@ func withDB(t *testing.T, path string, f func(db *storage.DB)) {
 	}
 	defer db.Close()
 	f(db)
-}
-
-// ctxTimeout is a context for one step of a test.
-func ctxTimeout(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
