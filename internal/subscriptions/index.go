@@ -128,7 +128,11 @@ func (ix *Index) AddCompiled(c CompiledSub) {
 			pk := prefixKey(k.tok)
 			ix.prefixes[pk] = append(ix.prefixes[pk], prefixRef{k.tok, slot, sg})
 		} else {
-			ix.words[k.tok] = append(ix.words[k.tok], posting{slot, sg})
+			p := posting{slot, sg}
+			if c.Q.singleWord() {
+				p.slot |= exactBit
+			}
+			ix.words[k.tok] = append(ix.words[k.tok], p)
 		}
 	}
 }
@@ -160,7 +164,7 @@ func (ix *Index) removeSlot(slot uint32) {
 			continue
 		}
 		post := ix.words[k.tok]
-		if i := slices.IndexFunc(post, func(p posting) bool { return p.slot == slot }); i >= 0 {
+		if i := slices.IndexFunc(post, func(p posting) bool { return p.slot&^exactBit == slot }); i >= 0 {
 			// Order inside a posting list does not matter: Match sorts
 			// candidates anyway.
 			post[i] = post[len(post)-1]
@@ -198,8 +202,22 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 	defer ix.mu.RUnlock()
 	var buf [128]uint32
 	cands := buf[:0]
+	var terms []string
+	direct := 0
 	for _, u := range d.uniq {
 		for _, p := range ix.words[u.tok] {
+			if p.slot&exactBit != 0 {
+				// A query of one unrestricted word matches wherever that
+				// word is in the title, text or categories: no need to
+				// verify it.
+				if u.mask&fAny != 0 {
+					e := &ix.entries[p.slot&^exactBit]
+					terms = append(terms, u.tok)
+					hits = append(hits, Hit{ID: e.id, Chat: e.chat, Query: e.text, Terms: terms[len(terms)-1 : len(terms) : len(terms)]})
+					direct++
+				}
+				continue
+			}
 			if d.bloom.has(p.sig) {
 				cands = append(cands, p.slot)
 			}
@@ -218,13 +236,8 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 			}
 		}
 	}
-	if len(cands) == 0 {
-		return nil, 0
-	}
 	slices.Sort(cands)
 	cands = slices.Compact(cands)
-	var terms []string
-	hits = make([]Hit, 0, min(len(cands), 64))
 	for _, slot := range cands {
 		e := &ix.entries[slot]
 		if !e.q.matches(d) {
@@ -237,11 +250,11 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 		hits = append(hits, Hit{ID: e.id, Chat: e.chat, Query: e.text, Terms: terms[from:len(terms):len(terms)]})
 	}
 	if len(hits) == 0 {
-		return nil, len(cands)
+		return nil, len(cands) + direct
 	}
 	// Slots are not in ID order once slots are reused.
 	slices.SortFunc(hits, func(a, b Hit) int { return cmp.Compare(a.ID, b.ID) })
-	return hits, len(cands)
+	return hits, len(cands) + direct
 }
 
 // prefixKey is the first MinPrefix characters of tok (all of it if
@@ -254,6 +267,9 @@ func prefixKey(tok string) string {
 	}
 	return tok[:i]
 }
+
+// exactBit marks a posting whose query is just that one unrestricted word.
+const exactBit = 1 << 31
 
 // sig is a query's filter: Bloom positions (1..255) of words it requires.
 // Position 0 is set in every story, so unused positions always pass.
@@ -284,19 +300,18 @@ func bloomPos(h uint32) uint8 { return uint8(1 + (h^h>>16)%255) }
 // term it is), rarest first.
 func (q *Query) signature() sig {
 	var req []string
-	addTerm := func(i int) {
-		n := q.nodes[i]
+	addTerm := func(n qnode) {
 		if n.op == opTerm && !n.pre {
-			req = append(req, q.toks[n.first:int(n.first)+int(n.ntok)]...)
+			req = q.toks(n, req)
 		}
 	}
-	root := q.nodes[0]
+	root := q.node(0)
 	if root.op == opAnd {
-		for j := 1; j < int(root.size); j += int(q.nodes[j].size) {
-			addTerm(j)
+		for j := root.first; j < q.end(root); j += q.node(j).size {
+			addTerm(q.node(j))
 		}
 	} else {
-		addTerm(0)
+		addTerm(root)
 	}
 	slices.SortFunc(req, func(a, b string) int { return cmp.Compare(wordFreq(a), wordFreq(b)) })
 	var s sig
@@ -321,11 +336,10 @@ func (q *Query) appendKeys(dst []key) []key {
 // keysOf returns the estimated frequency of node i (the sum over the keys
 // it is filed under) and appends those keys. It returns noKeys for a node
 // that cannot be filed (an exclusion), appending nothing.
-func (q *Query) keysOf(i int, dst []key) (float64, []key) {
-	n := q.nodes[i]
+func (q *Query) keysOf(o int, dst []key) (float64, []key) {
+	n := q.node(o)
 	switch n.op {
 	case opTerm:
-		toks := q.toks[n.first : int(n.first)+int(n.ntok)]
 		scale := 1.0
 		switch n.fld {
 		case fTitle:
@@ -334,8 +348,11 @@ func (q *Query) keysOf(i int, dst []key) (float64, []key) {
 			scale = 16
 		}
 		if n.pre {
-			return 4 * scale * wordFreq(toks[0]), append(dst, key{toks[0], true})
+			t := q.firstTok(n)
+			return 4 * scale * wordFreq(t), append(dst, key{t, true})
 		}
+		var buf [MaxPhraseWords]string
+		toks := q.toks(n, buf[:0])
 		best := toks[0]
 		for _, t := range toks[1:] {
 			if wordFreq(t) < wordFreq(best) {
@@ -346,7 +363,7 @@ func (q *Query) keysOf(i int, dst []key) (float64, []key) {
 	case opAnd:
 		// Try each positive part and keep the cheapest.
 		bestCost, bestAt := noKeys, -1
-		for j := i + 1; j < i+int(n.size); j += int(q.nodes[j].size) {
+		for j := n.first; j < q.end(n); j += q.node(j).size {
 			if c, _ := q.keysOf(j, nil); c < bestCost {
 				bestCost, bestAt = c, j
 			}
@@ -358,7 +375,7 @@ func (q *Query) keysOf(i int, dst []key) (float64, []key) {
 	case opOr:
 		total := 0.0
 		mark := len(dst)
-		for j := i + 1; j < i+int(n.size); j += int(q.nodes[j].size) {
+		for j := n.first; j < q.end(n); j += q.node(j).size {
 			var c float64
 			c, dst = q.keysOf(j, dst)
 			if c >= noKeys {

@@ -72,24 +72,66 @@ const (
 	opNot
 )
 
-// qnode is one node of a compiled query, stored in preorder in Query.nodes
-// so that a query is three small allocations however it is nested. A
-// node's children follow it; each child's subtree spans size nodes.
+// A compiled query is one string, prog, holding its nodes in preorder,
+// so that checking a candidate touches one or two cache lines rather than a
+// pointer tree. Each node is a header of hdrSize bytes:
+//
+//	op, fld, flags (1 = prefix), ntok, size (uint16 LE: bytes of the whole
+//	subtree), h (uint32 LE: hashTok of the first token)
+//
+// followed, for a term, by its ntok folded tokens (uint16 LE length, then
+// the bytes), or, for AND, OR and NOT, by its children.
+const hdrSize = 10
+
+// qnode is a decoded node header; at is its offset in prog and first the
+// offset of its token data or first child.
 type qnode struct {
 	op    uint8
-	fld   uint8  // terms: field mask
-	pre   bool   // terms: prefix (one token)
-	ntok  uint8  // terms: number of tokens
-	size  uint16 // nodes in this subtree, itself included
-	first uint16 // terms: index of the first token in Query.toks
-	h     uint32 // terms: hashTok of the first token
+	fld   uint8
+	pre   bool
+	ntok  uint8
+	size  int
+	at    int
+	first int
+	h     uint32
 }
 
 // Query is a compiled query. It is immutable and safe for concurrent use.
 type Query struct {
-	nodes []qnode
-	toks  []string // folded tokens of every term, slices of one string
+	prog string
 }
+
+// node decodes the node at offset o.
+func (q *Query) node(o int) qnode {
+	p := q.prog[o : o+hdrSize]
+	return qnode{
+		op: p[0], fld: p[1], pre: p[2]&1 != 0, ntok: p[3],
+		size:  int(p[4]) | int(p[5])<<8,
+		h:     uint32(p[6]) | uint32(p[7])<<8 | uint32(p[8])<<16 | uint32(p[9])<<24,
+		at:    o,
+		first: o + hdrSize,
+	}
+}
+
+// toks decodes the tokens of term n into buf.
+func (q *Query) toks(n qnode, buf []string) []string {
+	o := n.first
+	for range n.ntok {
+		l := int(q.prog[o]) | int(q.prog[o+1])<<8
+		buf = append(buf, q.prog[o+2:o+2+l])
+		o += 2 + l
+	}
+	return buf
+}
+
+// firstTok returns the first token of term n.
+func (q *Query) firstTok(n qnode) string {
+	l := int(q.prog[n.first]) | int(q.prog[n.first+1])<<8
+	return q.prog[n.first+2 : n.first+2+l]
+}
+
+// end is the offset just past node n's subtree.
+func (q *Query) end(n qnode) int { return n.at + n.size }
 
 // Parse compiles a query. Errors are *QueryError.
 func Parse(q string) (*Query, error) {
@@ -122,11 +164,9 @@ func Parse(q string) (*Query, error) {
 	// String adds quotes, so check the normalised length too: String must
 	// always re-parse. The bound below avoids building String for the
 	// queries that are clearly short enough.
-	bound := 12 * len(c.nodes)
-	for _, t := range c.toks {
-		bound += len(t) + 1
-	}
-	if bound > MaxQueryChars {
+	// Each header and length prefix stands for at most a few printed
+	// characters (quotes, "source:", "*", " OR ", parentheses).
+	if len(c.prog) > MaxQueryChars {
 		if n := utf8.RuneCountInString(c.String()); n > MaxQueryChars {
 			return nil, &QueryError{Msg: fmt.Sprintf("the query is too long once normalised (%d characters): keep it to %d", n, MaxQueryChars), Pos: 0}
 		}
@@ -508,49 +548,33 @@ func (p *parser) parseUnary(depth int) (*pnode, error) {
 	return n, nil
 }
 
-// flatten lays the parse tree out in preorder, with every token in one
-// string.
+// flatten encodes the parse tree into prog.
 func flatten(root *pnode) *Query {
-	nn, nt, nb := 0, 0, 0
-	var count func(n *pnode)
-	count = func(n *pnode) {
-		nn++
-		nt += len(n.toks)
-		for _, t := range n.toks {
-			nb += len(t)
-		}
-		for _, k := range n.kids {
-			count(k)
-		}
-	}
-	count(root)
-	q := &Query{nodes: make([]qnode, 0, nn), toks: make([]string, 0, nt)}
-	var b strings.Builder
-	b.Grow(nb)
-	type ref struct{ start, end int }
-	refs := make([]ref, 0, nt)
+	var b []byte
 	var walk func(n *pnode)
 	walk = func(n *pnode) {
-		at := len(q.nodes)
-		q.nodes = append(q.nodes, qnode{op: n.op, fld: n.fld, pre: n.pre, ntok: uint8(len(n.toks)), first: uint16(len(refs))})
+		at := len(b)
+		var h uint32
 		if len(n.toks) > 0 {
-			q.nodes[at].h = hashTok(n.toks[0])
+			h = hashTok(n.toks[0])
 		}
+		var flags byte
+		if n.pre {
+			flags = 1
+		}
+		b = append(b, n.op, n.fld, flags, byte(len(n.toks)), 0, 0, byte(h), byte(h>>8), byte(h>>16), byte(h>>24))
 		for _, t := range n.toks {
-			refs = append(refs, ref{b.Len(), b.Len() + len(t)})
-			b.WriteString(t)
+			b = append(b, byte(len(t)), byte(len(t)>>8))
+			b = append(b, t...)
 		}
 		for _, k := range n.kids {
 			walk(k)
 		}
-		q.nodes[at].size = uint16(len(q.nodes) - at)
+		size := len(b) - at
+		b[at+4], b[at+5] = byte(size), byte(size>>8)
 	}
 	walk(root)
-	all := b.String()
-	for _, r := range refs {
-		q.toks = append(q.toks, all[r.start:r.end])
-	}
-	return q
+	return &Query{prog: string(b)}
 }
 
 // String returns the query in normalised form: folded words, phrases in
@@ -562,13 +586,13 @@ func (q *Query) String() string {
 	return b.String()
 }
 
-// write prints node i; inOr says whether it is an operand of OR, where an
-// AND needs parentheses.
-func (q *Query) write(b *strings.Builder, i int, inOr bool) {
-	n := q.nodes[i]
+// write prints node at offset o; inOr says whether it is an operand of
+// OR, where an AND needs parentheses.
+func (q *Query) write(b *strings.Builder, o int, inOr bool) {
+	n := q.node(o)
 	switch n.op {
 	case opTerm:
-		b.WriteString(q.termString(i))
+		b.WriteString(q.termString(n))
 	case opAnd, opOr:
 		if n.op == opAnd && inOr {
 			b.WriteByte('(')
@@ -577,7 +601,7 @@ func (q *Query) write(b *strings.Builder, i int, inOr bool) {
 		if n.op == opOr {
 			sep = " OR "
 		}
-		for k, j := 0, i+1; j < i+int(n.size); k, j = k+1, j+int(q.nodes[j].size) {
+		for k, j := 0, n.first; j < q.end(n); k, j = k+1, j+q.node(j).size {
 			if k > 0 {
 				b.WriteString(sep)
 			}
@@ -588,23 +612,23 @@ func (q *Query) write(b *strings.Builder, i int, inOr bool) {
 		}
 	case opNot:
 		b.WriteByte('-')
-		if q.nodes[i+1].op == opTerm {
-			q.write(b, i+1, false)
+		if q.node(n.first).op == opTerm {
+			q.write(b, n.first, false)
 			return
 		}
 		b.WriteByte('(')
-		q.write(b, i+1, false)
+		q.write(b, n.first, false)
 		b.WriteByte(')')
 	}
 }
 
-// termString is term node i as String prints it and Match reports it.
-func (q *Query) termString(i int) string {
-	n := q.nodes[i]
-	toks := q.toks[n.first : int(n.first)+int(n.ntok)]
-	if n.fld == fAny && len(toks) == 1 && !n.pre {
-		return toks[0] // the common case, without allocating
+// termString is term n as String prints it and Match reports it.
+func (q *Query) termString(n qnode) string {
+	if n.fld == fAny && n.ntok == 1 && !n.pre {
+		return q.firstTok(n) // the common case, without allocating
 	}
+	var buf [MaxPhraseWords]string
+	toks := q.toks(n, buf[:0])
 	var b strings.Builder
 	switch n.fld {
 	case fTitle:
@@ -635,43 +659,52 @@ func (q *Query) Match(d *Doc) (ok bool, terms []string) {
 	return true, q.appendMatched(nil, d)
 }
 
+// singleWord reports whether q is one unrestricted word, which matches
+// exactly the stories whose title, text or categories hold that word.
+func (q *Query) singleWord() bool {
+	n := q.node(0)
+	return n.op == opTerm && n.fld == fAny && !n.pre && n.ntok == 1
+}
+
 // matches is Match without the matched terms.
 func (q *Query) matches(d *Doc) bool { return q.eval(d, 0) }
 
 // appendMatched appends the positive terms of q that occur in d.
 func (q *Query) appendMatched(dst []string, d *Doc) []string {
-	for i := 0; i < len(q.nodes); {
-		n := q.nodes[i]
+	for o := 0; o < len(q.prog); {
+		n := q.node(o)
 		switch n.op {
 		case opNot:
-			i += int(n.size) // nothing under an exclusion counts
+			o += n.size // nothing under an exclusion counts
 			continue
 		case opTerm:
 			if q.termIn(d, n) {
-				dst = append(dst, q.termString(i))
+				dst = append(dst, q.termString(n))
 			}
+			o += n.size
+			continue
 		}
-		i++
+		o = n.first
 	}
 	return dst
 }
 
-func (q *Query) eval(d *Doc, i int) bool {
-	n := q.nodes[i]
+func (q *Query) eval(d *Doc, o int) bool {
+	n := q.node(o)
 	switch n.op {
 	case opTerm:
 		return q.termIn(d, n)
 	case opNot:
-		return !q.eval(d, i+1)
+		return !q.eval(d, n.first)
 	case opAnd:
-		for j := i + 1; j < i+int(n.size); j += int(q.nodes[j].size) {
+		for j := n.first; j < q.end(n); j += q.node(j).size {
 			if !q.eval(d, j) {
 				return false
 			}
 		}
 		return true
 	case opOr:
-		for j := i + 1; j < i+int(n.size); j += int(q.nodes[j].size) {
+		for j := n.first; j < q.end(n); j += q.node(j).size {
 			if q.eval(d, j) {
 				return true
 			}
@@ -682,12 +715,12 @@ func (q *Query) eval(d *Doc, i int) bool {
 }
 
 func (q *Query) termIn(d *Doc, n qnode) bool {
-	toks := q.toks[n.first : int(n.first)+int(n.ntok)]
 	switch {
 	case n.pre:
-		return d.hasPrefix(toks[0], n.fld)
-	case len(toks) == 1:
-		return d.lookup(toks[0], n.h)&n.fld != 0
+		return d.hasPrefix(q.firstTok(n), n.fld)
+	case n.ntok == 1:
+		return d.lookup(q.firstTok(n), n.h)&n.fld != 0
 	}
-	return d.hasPhrase(toks, n.fld)
+	var buf [MaxPhraseWords]string
+	return d.hasPhrase(q.toks(n, buf[:0]), n.fld)
 }
