@@ -27,7 +27,7 @@ func (d *Daemon) startPlatforms(ctx context.Context, opt Options, platforms map[
 			APIURL:                 cfg.Telegram.APIURL,
 			LinkPreviews:           cfg.Telegram.LinkPreviews,
 			HTTPClient:             opt.PlatformClient,
-			Logger:                 d.log.With("platform", "telegram"),
+			Logger:                 d.log, // the adapter adds platform=telegram itself
 			Clock:                  d.clk,
 			MessagesPerSecond:      cfg.Telegram.MessagesPerSecond,
 			ChatMessagesPerSecond:  cfg.Telegram.ChatMessagesPerSecond,
