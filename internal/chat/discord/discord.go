@@ -167,12 +167,18 @@ func (b *Bot) Run(ctx context.Context) error {
 	}()
 	appID, err := b.applicationID(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // shut down while starting: not a failure
+		}
 		return err
 	}
 	b.mu.Lock()
 	b.appID = appID
 	b.mu.Unlock()
 	if err := b.register(ctx, appID); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	b.log.Info("discord connected", "application_id", appID, "guild_id", b.cfg.GuildID)

@@ -98,7 +98,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 				"user":               s.botUser(),
 				"application":        map[string]any{"id": s.opts.AppID, "flags": 0},
 				"guilds":             []any{},
-				"resume_gateway_url": "ws" + s.http.URL[len("http"):] + "/ws",
+				"resume_gateway_url": "ws" + s.http.URL[len("http"):] + "/ws/",
 			}
 			if err := s.sendDispatch(c, "READY", ready, func() { s.identifies++ }); err != nil {
 				return

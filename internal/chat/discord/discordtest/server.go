@@ -56,8 +56,9 @@ type Options struct {
 type Message struct {
 	ID        string
 	ChannelID string
-	Raw       json.RawMessage // the request body exactly as received
-	Send      discordgo.MessageSend
+	Raw       json.RawMessage       // the request body exactly as received
+	Send      discordgo.MessageSend // without components; see Buttons
+	Buttons   []Button
 	Received  time.Time
 }
 
@@ -68,12 +69,36 @@ type Edit struct {
 	Raw       json.RawMessage
 }
 
-// Callback is one POST /interactions/{id}/{token}/callback.
+// Callback is one POST /interactions/{id}/{token}/callback. Response.Data
+// has its components moved to Buttons, since discordgo cannot decode its own
+// component interfaces.
 type Callback struct {
 	InteractionID string
 	Token         string
 	Raw           json.RawMessage
 	Response      discordgo.InteractionResponse
+	Buttons       []Button
+}
+
+// Button is a button found in a message's action rows.
+type Button struct {
+	Label    string `json:"label"`
+	CustomID string `json:"custom_id"`
+	Style    int    `json:"style"`
+}
+
+// rows is the JSON of a message's components: action rows of buttons.
+type rows []struct {
+	Type       int      `json:"type"`
+	Components []Button `json:"components"`
+}
+
+func (r rows) buttons() []Button {
+	var out []Button
+	for _, row := range r {
+		out = append(out, row.Components...)
+	}
+	return out
 }
 
 // WebhookEdit is one PATCH /webhooks/{app}/{token}/messages/{id}; MessageID
@@ -83,7 +108,8 @@ type WebhookEdit struct {
 	Token     string
 	MessageID string
 	Raw       json.RawMessage
-	Edit      discordgo.WebhookEdit
+	Edit      discordgo.WebhookEdit // without components; see Buttons
+	Buttons   []Button
 }
 
 // Followup is one POST /webhooks/{app}/{token} (an interaction follow-up).
@@ -189,7 +215,8 @@ func New(opts Options) *Server {
 	mux.HandleFunc("POST /api/{v}/interactions/{id}/{token}/callback", s.callback)
 	mux.HandleFunc("PATCH /api/{v}/webhooks/{app}/{token}/messages/{msg}", s.webhookEdit)
 	mux.HandleFunc("POST /api/{v}/webhooks/{app}/{token}", s.followup)
-	mux.HandleFunc("GET /ws", s.websocket)
+	// discordgo adds a trailing slash and the query to the URL it was given.
+	mux.HandleFunc("GET /ws/", s.websocket)
 	s.http = httptest.NewServer(mux)
 	return s
 }
@@ -500,7 +527,7 @@ func readBody(w http.ResponseWriter, r *http.Request) (json.RawMessage, bool) {
 }
 
 func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
-	ws := "ws" + strings.TrimPrefix(s.http.URL, "http") + "/ws"
+	ws := "ws" + strings.TrimPrefix(s.http.URL, "http") + "/ws/"
 	writeJSON(w, http.StatusOK, map[string]any{"url": ws, "shards": 1})
 }
 
@@ -552,14 +579,18 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var send discordgo.MessageSend
+	var send struct {
+		discordgo.MessageSend
+		Components rows `json:"components"` // shadows the undecodable interface slice
+	}
 	if err := json.Unmarshal(body, &send); err != nil {
 		writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body")
 		return
 	}
 	s.mu.Lock()
 	id := s.newIDLocked()
-	s.messages = append(s.messages, Message{ID: id, ChannelID: ch, Raw: body, Send: send, Received: s.clock.Now()})
+	s.messages = append(s.messages, Message{ID: id, ChannelID: ch, Raw: body, Send: send.MessageSend,
+		Buttons: send.Components.buttons(), Received: s.clock.Now()})
 	s.notifyLocked()
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -591,15 +622,25 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var resp discordgo.InteractionResponse
+	var resp struct {
+		Type discordgo.InteractionResponseType `json:"type"`
+		Data *struct {
+			discordgo.InteractionResponseData
+			Components rows `json:"components"`
+		} `json:"data"`
+	}
 	if err := json.Unmarshal(body, &resp); err != nil {
 		writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body")
 		return
 	}
+	cb := Callback{InteractionID: r.PathValue("id"), Token: r.PathValue("token"), Raw: body}
+	cb.Response.Type = resp.Type
+	if resp.Data != nil {
+		cb.Response.Data = &resp.Data.InteractionResponseData
+		cb.Buttons = resp.Data.Components.buttons()
+	}
 	s.mu.Lock()
-	s.callbacks = append(s.callbacks, Callback{
-		InteractionID: r.PathValue("id"), Token: r.PathValue("token"), Raw: body, Response: resp,
-	})
+	s.callbacks = append(s.callbacks, cb)
 	s.notifyLocked()
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
@@ -610,14 +651,18 @@ func (s *Server) webhookEdit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var e discordgo.WebhookEdit
+	var e struct {
+		discordgo.WebhookEdit
+		Components rows `json:"components"`
+	}
 	if err := json.Unmarshal(body, &e); err != nil {
 		writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body")
 		return
 	}
 	s.mu.Lock()
 	s.webhookEdits = append(s.webhookEdits, WebhookEdit{
-		AppID: r.PathValue("app"), Token: r.PathValue("token"), MessageID: r.PathValue("msg"), Raw: body, Edit: e,
+		AppID: r.PathValue("app"), Token: r.PathValue("token"), MessageID: r.PathValue("msg"), Raw: body,
+		Edit: e.WebhookEdit, Buttons: e.Components.buttons(),
 	})
 	id := s.newIDLocked()
 	s.notifyLocked()
