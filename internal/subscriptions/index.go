@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"frontwire/internal/chat"
 )
@@ -50,22 +51,29 @@ type Hit struct {
 // write lock for a few microseconds (they never rebuild the index).
 type Index struct {
 	mu       sync.RWMutex
-	entries  []entry              // by slot; q == nil marks a free slot
-	free     []uint32             // free slots, reused by Add
-	byID     map[uint64]uint32    // subscription ID → slot
-	words    map[string][]posting // key word → subscriptions filed under it
-	prefixes map[string][]prefixRef
+	entries  []entry           // by slot; q == nil marks a free slot
+	free     []uint32          // free slots, reused by Add
+	byID     map[uint64]uint32 // subscription ID → slot
+	words    map[string][]byte // key word → posting records
+	prefixes map[string][]byte // first MinPrefix characters of a prefix → posting records
 }
 
-// posting is one subscription filed under a word. sig holds Bloom positions
-// of up to four words the query requires besides that one: a story whose
-// Doc.bloom lacks any of them cannot match, so most non-matching candidates
-// are dropped without touching their compiled query (which, at hundreds of
-// thousands of subscriptions, costs a cache miss or three).
-type posting struct {
-	slot uint32
-	sig  sig
-}
+// A posting list is a byte slice of records, one per subscription filed
+// under the key:
+//
+//	slot (uint32 LE; exactBit set for a single-word query), sig (4 bytes),
+//	plen (uint16 LE), klen (1 byte), the prefix itself (klen bytes, prefix
+//	postings only), the compiled query (plen bytes, Query.prog)
+//
+// Keeping a copy of each compiled query inside its posting lists means a
+// story's candidates are checked while reading memory in order, instead of
+// chasing a pointer (and missing the cache) per candidate; the Bloom
+// signature rejects most non-matching candidates before even that.
+//
+// Bytes once written to a posting list are never changed: Remove builds a
+// new slice without the record. So the strings Match hands out (matched
+// terms are slices of a query's prog) stay valid after any later change.
+const recHdr = 11
 
 type entry struct {
 	id   uint64
@@ -74,19 +82,12 @@ type entry struct {
 	text string
 }
 
-// prefixRef files a prefix query under its first MinPrefix characters.
-type prefixRef struct {
-	pre  string
-	slot uint32
-	sig  sig
-}
-
 // NewIndex returns an empty index.
 func NewIndex() *Index {
 	return &Index{
 		byID:     map[uint64]uint32{},
-		words:    map[string][]posting{},
-		prefixes: map[string][]prefixRef{},
+		words:    map[string][]byte{},
+		prefixes: map[string][]byte{},
 	}
 }
 
@@ -100,6 +101,29 @@ func (ix *Index) Add(s Subscription) error {
 	}
 	ix.AddCompiled(c)
 	return nil
+}
+
+func appendRecord(dst []byte, slot uint32, sg sig, pre string, prog string) []byte {
+	dst = append(dst, byte(slot), byte(slot>>8), byte(slot>>16), byte(slot>>24), sg[0], sg[1], sg[2], sg[3],
+		byte(len(prog)), byte(len(prog)>>8), byte(len(pre)))
+	dst = append(dst, pre...)
+	return append(dst, prog...)
+}
+
+// record decodes the record at offset o of list, returning its slot (with
+// exactBit), signature, prefix, compiled query, and the next offset.
+func record(list []byte, o int) (slot uint32, sg sig, pre, prog string, next int) {
+	h := list[o : o+recHdr]
+	slot = uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24
+	sg = sig{h[4], h[5], h[6], h[7]}
+	plen, klen := int(h[8])|int(h[9])<<8, int(h[10])
+	o += recHdr
+	if klen > 0 {
+		pre = unsafe.String(&list[o], klen)
+		o += klen
+	}
+	prog = unsafe.String(&list[o], plen)
+	return slot, sg, pre, prog, o + plen
 }
 
 // AddCompiled indexes an already compiled subscription, replacing any with
@@ -126,14 +150,14 @@ func (ix *Index) AddCompiled(c CompiledSub) {
 	for _, k := range keys {
 		if k.pre {
 			pk := prefixKey(k.tok)
-			ix.prefixes[pk] = append(ix.prefixes[pk], prefixRef{k.tok, slot, sg})
-		} else {
-			p := posting{slot, sg}
-			if c.Q.singleWord() {
-				p.slot |= exactBit
-			}
-			ix.words[k.tok] = append(ix.words[k.tok], p)
+			ix.prefixes[pk] = appendRecord(ix.prefixes[pk], slot, sg, k.tok, c.Q.prog)
+			continue
 		}
+		rs := slot
+		if c.Q.singleWord() {
+			rs |= exactBit
+		}
+		ix.words[k.tok] = appendRecord(ix.words[k.tok], rs, sg, "", c.Q.prog)
 	}
 }
 
@@ -146,34 +170,38 @@ func (ix *Index) Remove(id uint64) {
 	}
 }
 
+// without returns list less the records of slot, as a new slice (see the
+// note on immutability above), or nil when nothing is left.
+func without(list []byte, slot uint32) []byte {
+	var out []byte
+	for o := 0; o < len(list); {
+		s, _, _, _, next := record(list, o)
+		if s&^exactBit != slot {
+			if out == nil {
+				out = make([]byte, 0, len(list))
+			}
+			out = append(out, list[o:next]...)
+		}
+		o = next
+	}
+	return out
+}
+
 func (ix *Index) removeSlot(slot uint32) {
 	e := &ix.entries[slot]
 	for _, k := range e.q.appendKeys(nil) {
+		m, key := ix.words, k.tok
 		if k.pre {
-			pk := prefixKey(k.tok)
-			refs := ix.prefixes[pk]
-			if i := slices.IndexFunc(refs, func(r prefixRef) bool { return r.slot == slot }); i >= 0 {
-				refs[i] = refs[len(refs)-1]
-				refs = refs[:len(refs)-1]
-			}
-			if len(refs) == 0 {
-				delete(ix.prefixes, pk)
-			} else {
-				ix.prefixes[pk] = refs
-			}
-			continue
+			m, key = ix.prefixes, prefixKey(k.tok)
 		}
-		post := ix.words[k.tok]
-		if i := slices.IndexFunc(post, func(p posting) bool { return p.slot&^exactBit == slot }); i >= 0 {
-			// Order inside a posting list does not matter: Match sorts
-			// candidates anyway.
-			post[i] = post[len(post)-1]
-			post = post[:len(post)-1]
+		list, ok := m[key]
+		if !ok {
+			continue // an OR filed under the same key twice: already done
 		}
-		if len(post) == 0 {
-			delete(ix.words, k.tok)
+		if rest := without(list, slot); rest != nil {
+			m[key] = rest
 		} else {
-			ix.words[k.tok] = post
+			delete(m, key)
 		}
 	}
 	delete(ix.byID, e.id)
@@ -195,66 +223,83 @@ func (ix *Index) Match(d *Doc) []Hit {
 	return hits
 }
 
+// matched is a subscription found to match, before its hit is built.
+type matched struct {
+	slot uint32
+	prog string
+	word string // for a single-word query, the word
+}
+
 // MatchStats is Match that also reports how many candidate subscriptions
-// were verified, for benchmarks and metrics.
+// were checked (after the Bloom pre-check), for benchmarks and metrics.
 func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	var buf [128]uint32
-	cands := buf[:0]
-	var terms []string
-	direct := 0
+	var buf [64]matched
+	found := buf[:0]
 	for _, u := range d.uniq {
-		for _, p := range ix.words[u.tok] {
-			if p.slot&exactBit != 0 {
+		list := ix.words[u.tok]
+		for o := 0; o < len(list); {
+			slot, sg, _, prog, next := record(list, o)
+			o = next
+			if slot&exactBit != 0 {
 				// A query of one unrestricted word matches wherever that
-				// word is in the title, text or categories: no need to
-				// verify it.
+				// word is in the title, text or categories.
+				candidates++
 				if u.mask&fAny != 0 {
-					e := &ix.entries[p.slot&^exactBit]
-					terms = append(terms, u.tok)
-					hits = append(hits, Hit{ID: e.id, Chat: e.chat, Query: e.text, Terms: terms[len(terms)-1 : len(terms) : len(terms)]})
-					direct++
+					found = append(found, matched{slot &^ exactBit, prog, u.tok})
 				}
 				continue
 			}
-			if d.bloom.has(p.sig) {
-				cands = append(cands, p.slot)
+			if !d.bloom.has(sg) {
+				continue
+			}
+			candidates++
+			if q := (Query{prog: prog}); q.matches(d) {
+				found = append(found, matched{slot, prog, ""})
 			}
 		}
 	}
 	if len(ix.prefixes) > 0 {
 		for _, u := range d.uniq {
-			refs, ok := ix.prefixes[prefixKey(u.tok)]
-			if !ok {
-				continue
-			}
-			for _, r := range refs {
-				if d.bloom.has(r.sig) && strings.HasPrefix(u.tok, r.pre) {
-					cands = append(cands, r.slot)
+			list := ix.prefixes[prefixKey(u.tok)]
+			for o := 0; o < len(list); {
+				slot, sg, pre, prog, next := record(list, o)
+				o = next
+				if !d.bloom.has(sg) || !strings.HasPrefix(u.tok, pre) {
+					continue
+				}
+				candidates++
+				if q := (Query{prog: prog}); q.matches(d) {
+					found = append(found, matched{slot, prog, ""})
 				}
 			}
 		}
 	}
-	slices.Sort(cands)
-	cands = slices.Compact(cands)
-	for _, slot := range cands {
-		e := &ix.entries[slot]
-		if !e.q.matches(d) {
-			continue
-		}
+	if len(found) == 0 {
+		return nil, candidates
+	}
+	// A query filed under several keys (an OR) can be found more than once.
+	slices.SortFunc(found, func(a, b matched) int { return cmp.Compare(a.slot, b.slot) })
+	found = slices.CompactFunc(found, func(a, b matched) bool { return a.slot == b.slot })
+	hits = make([]Hit, 0, len(found))
+	terms := make([]string, 0, len(found)+len(found)/2)
+	for _, m := range found {
+		e := &ix.entries[m.slot]
 		// All hits' terms share one backing array; each Hit gets a capped
 		// slice of it so that appending to one cannot clobber another.
 		from := len(terms)
-		terms = e.q.appendMatched(terms, d)
+		if m.word != "" {
+			terms = append(terms, m.word)
+		} else {
+			q := Query{prog: m.prog}
+			terms = q.appendMatched(terms, d)
+		}
 		hits = append(hits, Hit{ID: e.id, Chat: e.chat, Query: e.text, Terms: terms[from:len(terms):len(terms)]})
-	}
-	if len(hits) == 0 {
-		return nil, len(cands) + direct
 	}
 	// Slots are not in ID order once slots are reused.
 	slices.SortFunc(hits, func(a, b Hit) int { return cmp.Compare(a.ID, b.ID) })
-	return hits, len(cands) + direct
+	return hits, candidates
 }
 
 // prefixKey is the first MinPrefix characters of tok (all of it if
