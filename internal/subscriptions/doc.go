@@ -18,8 +18,8 @@ type Doc struct {
 	toks     []tokSpan // all segments in order, "" between them
 	titleEnd int       // toks[:titleEnd] is the title
 	srcStart int       // toks[srcStart:] is the source name
-	uniq     []dterm   // distinct tokens, sorted, with the fields they occur in
-	table    []uint16  // open-addressing hash table: 1 + index into uniq, 0 empty
+	uniq     []dterm   // distinct tokens in order of first use, with the fields they occur in
+	table    []uint32  // open-addressing hash table: 1 + index into uniq, 0 empty
 	bloom    bloom     // the distinct tokens, for the index's pre-check
 }
 
@@ -55,7 +55,16 @@ func NewDoc(st *story.Story) *Doc {
 	d.folded = t.String()
 	ntok := t.Len()
 	d.toks = make([]tokSpan, ntok)
-	uniq := make([]dterm, 0, ntok)
+	// Distinct tokens go into an open-addressing hash table, so that a
+	// query term is found with one probe (its hash was computed when the
+	// query was parsed).
+	size := 16
+	for size < 2*ntok {
+		size *= 2
+	}
+	d.table = make([]uint32, size)
+	d.uniq = make([]dterm, 0, ntok)
+	d.bloom[0] = 1 // position 0: always present
 	for i := range ntok {
 		s, e := t.Span(i)
 		d.toks[i] = tokSpan{int32(s), int32(e)}
@@ -69,38 +78,23 @@ func NewDoc(st *story.Story) *Doc {
 		case i >= d.srcStart:
 			m = fSource
 		}
-		uniq = append(uniq, dterm{tok: d.folded[s:e], mask: m})
-	}
-	slices.SortFunc(uniq, func(a, b dterm) int { return strings.Compare(a.tok, b.tok) })
-	// Merge duplicates, or-ing their field masks.
-	w := 0
-	for r := range uniq {
-		if w > 0 && uniq[w-1].tok == uniq[r].tok {
-			uniq[w-1].mask |= uniq[r].mask
-			continue
-		}
-		uniq[w] = uniq[r]
-		w++
-	}
-	d.uniq = uniq[:w]
-	// A hash table over uniq: a query term is found with one hash probe
-	// (its hash was computed when the query was parsed) instead of a binary
-	// search of string comparisons.
-	size := 16
-	for size < 2*len(d.uniq) {
-		size *= 2
-	}
-	d.table = make([]uint16, size)
-	d.bloom[0] = 1 // position 0: always present
-	for i := range d.uniq {
-		u := &d.uniq[i]
-		u.h = hashTok(u.tok)
-		d.bloom.add(u.h)
-		j := int(u.h) & (size - 1)
-		for d.table[j] != 0 {
+		tok := d.folded[s:e]
+		h := hashTok(tok)
+		j := int(h) & (size - 1)
+		for {
+			k := d.table[j]
+			if k == 0 {
+				d.uniq = append(d.uniq, dterm{tok: tok, h: h, mask: m})
+				d.table[j] = uint32(len(d.uniq))
+				d.bloom.add(h)
+				break
+			}
+			if u := &d.uniq[k-1]; u.h == h && u.tok == tok {
+				u.mask |= m
+				break
+			}
 			j = (j + 1) & (size - 1)
 		}
-		d.table[j] = uint16(i + 1)
 	}
 	return d
 }
@@ -111,6 +105,7 @@ func (d *Doc) Tokens() []string {
 	for i, u := range d.uniq {
 		out[i] = u.tok
 	}
+	slices.Sort(out)
 	return out
 }
 
@@ -147,9 +142,10 @@ func hashTok(tok string) uint32 {
 // hasPrefix reports whether a token starting with pre occurs in a field of
 // fld.
 func (d *Doc) hasPrefix(pre string, fld uint8) bool {
-	i, _ := slices.BinarySearchFunc(d.uniq, pre, func(u dterm, t string) int { return strings.Compare(u.tok, t) })
-	for ; i < len(d.uniq) && strings.HasPrefix(d.uniq[i].tok, pre); i++ {
-		if d.uniq[i].mask&fld != 0 {
+	// A linear scan: prefixes are rare, and keeping uniq unsorted saves a
+	// sort per story.
+	for i := range d.uniq {
+		if u := &d.uniq[i]; u.mask&fld != 0 && strings.HasPrefix(u.tok, pre) {
 			return true
 		}
 	}

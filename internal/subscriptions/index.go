@@ -150,12 +150,19 @@ func (ix *Index) AddCompiled(c CompiledSub) {
 	for _, k := range keys {
 		if k.pre {
 			pk := prefixKey(k.tok)
-			ix.prefixes[pk] = appendRecord(ix.prefixes[pk], slot, sg, k.tok, c.Q.prog)
+			rs := slot
+			if len(keys) > 1 {
+				rs |= multiBit
+			}
+			ix.prefixes[pk] = appendRecord(ix.prefixes[pk], rs, sg, k.tok, c.Q.prog)
 			continue
 		}
 		rs := slot
 		if c.Q.singleWord() {
 			rs |= exactBit
+		}
+		if len(keys) > 1 {
+			rs |= multiBit
 		}
 		ix.words[k.tok] = appendRecord(ix.words[k.tok], rs, sg, "", c.Q.prog)
 	}
@@ -176,7 +183,7 @@ func without(list []byte, slot uint32) []byte {
 	var out []byte
 	for o := 0; o < len(list); {
 		s, _, _, _, next := record(list, o)
-		if s&^exactBit != slot {
+		if s&slotMask != slot {
 			if out == nil {
 				out = make([]byte, 0, len(list))
 			}
@@ -216,8 +223,9 @@ func (ix *Index) Len() int {
 	return len(ix.byID)
 }
 
-// Match returns every indexed subscription that d matches, ordered by ID:
-// exactly what NaiveMatch returns over the same subscriptions.
+// Match returns every indexed subscription that d matches, in no
+// particular order: exactly the set NaiveMatch returns over the same
+// subscriptions.
 func (ix *Index) Match(d *Doc) []Hit {
 	hits, _ := ix.MatchStats(d)
 	return hits
@@ -237,6 +245,7 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 	defer ix.mu.RUnlock()
 	var buf [64]matched
 	found := buf[:0]
+	multi := 0
 	for _, u := range d.uniq {
 		list := ix.words[u.tok]
 		for o := 0; o < len(list); {
@@ -247,7 +256,7 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 				// word is in the title, text or categories.
 				candidates++
 				if u.mask&fAny != 0 {
-					found = append(found, matched{slot &^ exactBit, prog, u.tok})
+					found = append(found, matched{slot & slotMask, prog, u.tok})
 				}
 				continue
 			}
@@ -257,6 +266,9 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 			candidates++
 			if q := (Query{prog: prog}); q.matches(d) {
 				found = append(found, matched{slot, prog, ""})
+				if slot&multiBit != 0 {
+					multi++
+				}
 			}
 		}
 	}
@@ -271,7 +283,10 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 				}
 				candidates++
 				if q := (Query{prog: prog}); q.matches(d) {
-					found = append(found, matched{slot, prog, ""})
+					// Several story tokens can share a prefix key ("war",
+					// "warning"), so prefix findings are always deduped.
+					found = append(found, matched{slot | multiBit, prog, ""})
+					multi++
 				}
 			}
 		}
@@ -279,13 +294,27 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 	if len(found) == 0 {
 		return nil, candidates
 	}
-	// A query filed under several keys (an OR) can be found more than once.
-	slices.SortFunc(found, func(a, b matched) int { return cmp.Compare(a.slot, b.slot) })
-	found = slices.CompactFunc(found, func(a, b matched) bool { return a.slot == b.slot })
+	if multi > 1 {
+		// A query filed under several keys (an OR) can be found more than
+		// once: keep its first finding.
+		seen := make(map[uint32]bool, multi)
+		w := 0
+		for _, m := range found {
+			if m.slot&multiBit != 0 {
+				if seen[m.slot] {
+					continue
+				}
+				seen[m.slot] = true
+			}
+			found[w] = m
+			w++
+		}
+		found = found[:w]
+	}
 	hits = make([]Hit, 0, len(found))
 	terms := make([]string, 0, len(found)+len(found)/2)
 	for _, m := range found {
-		e := &ix.entries[m.slot]
+		e := &ix.entries[m.slot&slotMask]
 		// All hits' terms share one backing array; each Hit gets a capped
 		// slice of it so that appending to one cannot clobber another.
 		from := len(terms)
@@ -297,8 +326,6 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 		}
 		hits = append(hits, Hit{ID: e.id, Chat: e.chat, Query: e.text, Terms: terms[from:len(terms):len(terms)]})
 	}
-	// Slots are not in ID order once slots are reused.
-	slices.SortFunc(hits, func(a, b Hit) int { return cmp.Compare(a.ID, b.ID) })
 	return hits, candidates
 }
 
@@ -313,8 +340,12 @@ func prefixKey(tok string) string {
 	return tok[:i]
 }
 
-// exactBit marks a posting whose query is just that one unrestricted word.
-const exactBit = 1 << 31
+// Flags in the slot field of a posting record.
+const (
+	exactBit = 1 << 31 // the query is just that one unrestricted word
+	multiBit = 1 << 30 // the query is filed under several keys: dedupe it
+	slotMask = multiBit - 1
+)
 
 // sig is a query's filter: Bloom positions (1..255) of words it requires.
 // Position 0 is set in every story, so unused positions always pass.

@@ -91,7 +91,7 @@ func TestIndexMatchesSubscriptions(t *testing.T) {
 	if ix.Len() != 6 {
 		t.Errorf("Len = %d, want 6", ix.Len())
 	}
-	hits := ix.Match(d)
+	hits := sortedHits(ix.Match(d))
 	if hits[0].ID != 1 || hits[0].Chat != subs[0].Chat || hits[0].Query != "Witkoff" || !slices.Equal(hits[0].Terms, []string{"witkoff"}) {
 		t.Errorf("first hit = %+v", hits[0])
 	}
