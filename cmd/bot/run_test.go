@@ -76,7 +76,9 @@ url = %q
 	logs := &watchWriter{want: "http listening", seen: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"run", "-config", cfgPath}, noEnv, strings.NewReader(""), io.Discard, logs) }()
+	go func() {
+		done <- run(ctx, []string{"run", "-config", cfgPath}, noEnv, strings.NewReader(""), io.Discard, logs)
+	}()
 	select {
 	case <-logs.seen:
 	case err := <-done:

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -36,7 +35,7 @@ func (d *Daemon) startPlatforms(ctx context.Context, opt Options, platforms map[
 		}
 		bot, err := telegram.New(ctx, tcfg, d.Service, d, d.DB)
 		if err != nil {
-			return fmt.Errorf("telegram: %w", err)
+			return err // the adapter names itself
 		}
 		platforms["telegram"] = alerts.Platform{
 			Sender: bot,
@@ -65,7 +64,7 @@ func (d *Daemon) startPlatforms(ctx context.Context, opt Options, platforms map[
 		}
 		bot, err := discord.New(ctx, dcfg, d.Service, d.Service, d)
 		if err != nil {
-			return fmt.Errorf("discord: %w", err)
+			return err // the adapter names itself
 		}
 		// discordgo paces REST calls per route bucket and the adapter caps
 		// the global request rate; a per-channel bucket here keeps one busy
