@@ -1,0 +1,380 @@
+package discord_test
+
+// End-to-end tests: Frontwire started exactly as `bot run` starts it
+// (daemon.New + Run) with Discord enabled, pointed at the fake Discord
+// server, a feed served over HTTP by the test, and a real bbolt file. People
+// talk to the bot by interactions dispatched on the fake gateway; what
+// Discord would show them is what the fake recorded.
+//
+// They run on the real clock: the adapter's global request cap is a token
+// bucket on the injected clock, so on a fake clock that never advances the
+// second REST call would wait forever.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"frontwire/internal/chat/discord"
+	"frontwire/internal/chat/discord/discordtest"
+	"frontwire/internal/clock"
+	"frontwire/internal/config"
+	"frontwire/internal/daemon"
+	"frontwire/internal/storage"
+	"frontwire/internal/subscriptions"
+)
+
+// e2eWait bounds every wait for something that should happen promptly; it
+// is a failure bound, never a synchronisation sleep.
+const e2eWait = 10 * time.Second
+
+// e2eToken is the bot token the fake accepts.
+const e2eToken = "e2e-token-SECRET-456"
+
+// manager is a member's permissions that allow changing a channel's
+// subscriptions; member's do not.
+const (
+	manager = discordgo.PermissionManageChannels | discordgo.PermissionSendMessages | discordgo.PermissionViewChannel
+	member  = discordgo.PermissionSendMessages | discordgo.PermissionViewChannel
+)
+
+// feedTime anchors the feed's publication dates.
+var feedTime = time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)
+
+// newsSite serves one RSS feed whose items the test sets.
+type newsSite struct {
+	mu    sync.Mutex
+	items []string
+}
+
+func (s *newsSite) set(items ...string) {
+	s.mu.Lock()
+	s.items = items
+	s.mu.Unlock()
+}
+
+func (s *newsSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/rss+xml")
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Test Wire</title><link>https://news.example/</link>%s</channel></rss>`, strings.Join(s.items, ""))
+}
+
+// rssItem is one <item>; title is inserted as XML as given (the caller
+// escapes it). Later minutes publish later, so a test can order items.
+func rssItem(guid, title, desc string, minute int) string {
+	pub := feedTime.Add(time.Duration(minute) * time.Minute).Format(time.RFC1123Z)
+	return fmt.Sprintf(`<item><guid>%s</guid><title>%s</title><link>https://news.example/%s</link><description><![CDATA[%s]]></description><pubDate>%s</pubDate></item>`,
+		guid, title, guid, desc, pub)
+}
+
+// tWriter sends the daemon's log to the test's log, shown when it fails.
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// statusWatch is the platform HTTP client's transport: it passes every
+// request on and signals each response status seen for channel messages,
+// so a test can wait for a refused delivery attempt without sleeping.
+type statusWatch struct {
+	base   http.RoundTripper
+	status chan int
+}
+
+func (s *statusWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := s.base.RoundTrip(req)
+	if err == nil && req.Method == http.MethodPost && strings.Contains(req.URL.Path, "/channels/") {
+		select {
+		case s.status <- resp.StatusCode:
+		default: // nobody is watching this many; never block a send
+		}
+	}
+	return resp, err
+}
+
+// e2e is one Frontwire instance with its fake Discord and its feed.
+type e2e struct {
+	t     *testing.T
+	dc    *discordtest.Server
+	site  *newsSite
+	feed  *httptest.Server
+	dir   string
+	cfg   config.Config
+	watch *statusWatch
+
+	d    *daemon.Daemon
+	stop func()
+}
+
+func newE2E(t *testing.T) *e2e {
+	t.Helper()
+	e := &e2e{t: t, site: &newsSite{}, dir: t.TempDir(),
+		watch: &statusWatch{base: http.DefaultTransport, status: make(chan int, 64)}}
+	e.dc = discordtest.New(discordtest.Options{Token: e2eToken})
+	t.Cleanup(e.dc.Close)
+	e.feed = httptest.NewServer(e.site)
+	t.Cleanup(e.feed.Close)
+
+	cfg := config.Default()
+	cfg.Bot.DataDir = e.dir
+	// Only the test's PollAll calls poll: an hour never passes in a test.
+	cfg.Bot.PollSchedule = "@every 1h"
+	cfg.Sources = []config.Source{{Name: "Test Wire", URL: e.feed.URL}}
+	cfg.Bot.AllowPrivateSources = true // the test's feed is on loopback
+	cfg.Discord.Enabled = true
+	cfg.Discord.Token = e2eToken
+	cfg.Discord.APIURL = e.dc.URL()
+	e.cfg = cfg
+	return e
+}
+
+// start builds Frontwire as `bot run` does, polls the feed once (a new
+// source's first poll only marks what is there as seen), runs it and waits
+// until its commands are registered and its gateway session is ready.
+func (e *e2e) start() {
+	e.t.Helper()
+	ctx := context.Background()
+	regs := len(e.dc.Registrations())
+	idents, resumes := e.dc.Sessions()
+	d, err := daemon.New(ctx, daemon.Options{
+		Config:         e.cfg,
+		Version:        "test",
+		Logger:         slog.New(slog.NewTextHandler(tWriter{e.t}, nil)),
+		Clock:          clock.Real{},
+		DBOptions:      storage.Options{NoSync: true, Timeout: time.Second},
+		PlatformClient: &http.Client{Timeout: e2eWait, Transport: e.watch},
+	})
+	if err != nil {
+		e.t.Fatalf("daemon.New: %v", err)
+	}
+	e.d = d
+	e.poll()
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(runCtx) }()
+	var once sync.Once
+	e.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					e.t.Errorf("Run: %v", err)
+				}
+			case <-time.After(e2eWait):
+				e.t.Error("Run did not return after cancel")
+			}
+			if err := d.Close(); err != nil {
+				e.t.Errorf("Close: %v", err)
+			}
+		})
+	}
+	e.t.Cleanup(e.stop)
+	wctx, wcancel := context.WithTimeout(ctx, e2eWait)
+	defer wcancel()
+	if _, err := e.dc.WaitRegistrations(wctx, regs+1); err != nil {
+		e.t.Fatalf("commands never registered: %v", err)
+	}
+	if err := e.dc.WaitSessions(wctx, idents+resumes+1); err != nil {
+		e.t.Fatalf("no gateway session: %v", err)
+	}
+}
+
+// poll polls the feed now, as a cron tick would.
+func (e *e2e) poll() {
+	e.t.Helper()
+	if err := e.d.Scheduler.PollAll(context.Background()); err != nil {
+		e.t.Fatalf("poll: %v", err)
+	}
+}
+
+// publish replaces the feed's items and polls it.
+func (e *e2e) publish(items ...string) {
+	e.t.Helper()
+	e.site.set(items...)
+	e.poll()
+}
+
+// idle waits until the dispatcher has nothing deliverable.
+func (e *e2e) idle() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), e2eWait)
+	defer cancel()
+	if err := e.d.Dispatcher.WaitIdle(ctx); err != nil {
+		e.t.Fatalf("dispatcher never idle: %v", err)
+	}
+}
+
+// interact dispatches an interaction and returns the bot's callback to it.
+func (e *e2e) interact(inv discordtest.Invocation) discordtest.Callback {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), e2eWait)
+	defer cancel()
+	id, _, err := e.dc.Interact(ctx, inv)
+	if err != nil {
+		e.t.Fatalf("interact: %v", err)
+	}
+	cb, err := e.dc.WaitCallback(ctx, id)
+	if err != nil {
+		e.t.Fatalf("no callback to /%s: %v", inv.Name, err)
+	}
+	return cb
+}
+
+// subscribe runs /subscribe query:q in a guild channel as a manager and
+// checks it succeeded.
+func (e *e2e) subscribe(guild, channel, q string) {
+	e.t.Helper()
+	cb := e.interact(discordtest.Invocation{GuildID: guild, ChannelID: channel, UserID: "41", Permissions: manager,
+		Name: "subscribe", Options: map[string]string{"query": q}})
+	if d := cb.Response.Data; d == nil || !strings.HasPrefix(d.Content, "Subscribed #") {
+		e.t.Fatalf("/subscribe in %s answered %s", channel, cb.Raw)
+	}
+}
+
+// waitMessages waits for n created messages in all and returns them all.
+func (e *e2e) waitMessages(n int) []discordtest.Message {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), e2eWait)
+	defer cancel()
+	msgs, err := e.dc.WaitMessages(ctx, n)
+	if err != nil {
+		e.t.Fatalf("%v: %s", err, describe(msgs))
+	}
+	return msgs
+}
+
+// waitStatus waits until a channel message request was answered with code.
+func (e *e2e) waitStatus(code int) {
+	e.t.Helper()
+	deadline := time.After(e2eWait)
+	for {
+		select {
+		case got := <-e.watch.status:
+			if got == code {
+				return
+			}
+		case <-deadline:
+			e.t.Fatalf("no message request answered %d", code)
+		}
+	}
+}
+
+// subs returns the subscriptions stored for a Discord channel.
+func (e *e2e) subs(channel string) []*subscriptions.Subscription {
+	e.t.Helper()
+	subs, err := e.d.DB.ChatSubscriptions("discord:" + channel)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return subs
+}
+
+func (e *e2e) outboxLen() int {
+	e.t.Helper()
+	n, err := e.d.DB.OutboxLen()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+func describe(msgs []discordtest.Message) string {
+	var b strings.Builder
+	for _, m := range msgs {
+		title := ""
+		if len(m.Send.Embeds) > 0 {
+			title = m.Send.Embeds[0].Title
+		}
+		fmt.Fprintf(&b, "\n  channel %s: %.80q %.80q", m.ChannelID, title, m.Send.Content)
+	}
+	return b.String()
+}
+
+// inert checks that a message forbids every mention with an empty,
+// non-null parse list, as sent on the wire, and passes the adapter's
+// validation of every Discord limit.
+func inert(t *testing.T, m discordtest.Message) {
+	t.Helper()
+	var raw struct {
+		AllowedMentions *struct {
+			Parse *[]string `json:"parse"`
+		} `json:"allowed_mentions"`
+	}
+	if err := json.Unmarshal(m.Raw, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw.AllowedMentions == nil || raw.AllowedMentions.Parse == nil || len(*raw.AllowedMentions.Parse) != 0 {
+		t.Errorf("allowed_mentions is not an empty parse list: %s", m.Raw)
+	}
+	if err := discord.ValidateMessage(&m.Send); err != nil {
+		t.Errorf("invalid message: %v\n%s", err, m.Raw)
+	}
+}
+
+// TestE2EGuildSubscribeAndAlert: a member with Manage Channels subscribes
+// a guild channel; the reply is public, and a matching story arrives in
+// that channel as one message with one embed linked to the story.
+func TestE2EGuildSubscribeAndAlert(t *testing.T) {
+	e := newE2E(t)
+	e.site.set(rssItem("old-1", "Witkoff met officials last week", "Background.", 1))
+	e.start()
+
+	cb := e.interact(discordtest.Invocation{GuildID: "g1", ChannelID: "c1", UserID: "41", Permissions: manager,
+		Name: "subscribe", Options: map[string]string{"query": "Witkoff"}})
+	if cb.Response.Type != discordgo.InteractionResponseChannelMessageWithSource || cb.Response.Data == nil {
+		t.Fatalf("/subscribe callback = %s", cb.Raw)
+	}
+	if d := cb.Response.Data; d.Flags&discordgo.MessageFlagsEphemeral != 0 || !strings.HasPrefix(d.Content, "Subscribed #") {
+		t.Errorf("/subscribe reply = %q (flags %d), want a public confirmation", d.Content, d.Flags)
+	}
+	subs := e.subs("c1")
+	if len(subs) != 1 || subs[0].Query != "Witkoff" || subs[0].CreatedBy != "41" {
+		t.Fatalf("channel subscriptions = %+v", subs)
+	}
+
+	e.publish(
+		rssItem("old-1", "Witkoff met officials last week", "Background.", 1),
+		rssItem("n-1", "Witkoff arrives in Moscow", "<p>The envoy <b>arrived</b> on Thursday.</p>", 2),
+		rssItem("n-2", "Grain exports rise", "Odesa ports.", 3),
+	)
+	e.waitMessages(1)
+	e.idle()
+	msgs := e.dc.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("want exactly one alert, got:%s", describe(msgs))
+	}
+	m := msgs[0]
+	if m.ChannelID != "c1" {
+		t.Errorf("alert went to channel %s, want c1", m.ChannelID)
+	}
+	if len(m.Send.Embeds) != 1 {
+		t.Fatalf("alert has %d embeds, want 1: %s", len(m.Send.Embeds), m.Raw)
+	}
+	em := m.Send.Embeds[0]
+	if em.Title != "Witkoff arrives in Moscow" || em.URL != "https://news.example/n-1" {
+		t.Errorf("embed title %q url %q", em.Title, em.URL)
+	}
+	if !strings.Contains(em.Description, "The envoy arrived on Thursday.") {
+		t.Errorf("embed description = %q", em.Description)
+	}
+	if !strings.Contains(string(m.Raw), `"allowed_mentions":{"parse":[]`) {
+		t.Errorf("alert's allowed_mentions is not an empty parse list: %s", m.Raw)
+	}
+	inert(t, m)
+	if n := e.outboxLen(); n != 0 {
+		t.Errorf("outbox holds %d after delivery", n)
+	}
+}
