@@ -192,3 +192,22 @@ func TestUnknownCommandAndVersion(t *testing.T) {
 		t.Errorf("version printed %q, %v", out, err)
 	}
 }
+
+func TestBenchMatchSmall(t *testing.T) {
+	out, _, err := runCmd(t, "bench", "match", "-subs", "300", "-stories", "40", "-seed", "7", "-json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Subs       int     `json:"subs"`
+		Stories    int     `json:"stories"`
+		Indexed    float64 `json:"indexed_stories_per_sec"`
+		Mismatches int     `json:"mismatches"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	if res.Subs != 300 || res.Stories != 40 || res.Indexed <= 0 || res.Mismatches != 0 {
+		t.Errorf("result = %+v", res)
+	}
+}
