@@ -378,3 +378,90 @@ func TestE2EGuildSubscribeAndAlert(t *testing.T) {
 		t.Errorf("outbox holds %d after delivery", n)
 	}
 }
+
+// TestE2EMemberWithoutPermissionRefused: in a guild channel, a member
+// without Manage Channels gets an ephemeral refusal and nothing is stored.
+func TestE2EMemberWithoutPermissionRefused(t *testing.T) {
+	e := newE2E(t)
+	e.start()
+	cb := e.interact(discordtest.Invocation{GuildID: "g2", ChannelID: "c2", UserID: "42", Permissions: member,
+		Name: "subscribe", Options: map[string]string{"query": "Witkoff"}})
+	d := cb.Response.Data
+	if d == nil {
+		t.Fatalf("/subscribe callback without data: %s", cb.Raw)
+	}
+	if d.Flags&discordgo.MessageFlagsEphemeral == 0 {
+		t.Errorf("refusal is public (flags %d); only the member should see it", d.Flags)
+	}
+	if !strings.Contains(d.Content, "administrators") || strings.HasPrefix(d.Content, "Subscribed") {
+		t.Errorf("member's /subscribe answered %q, want a refusal", d.Content)
+	}
+	if !strings.Contains(string(cb.Raw), `"allowed_mentions":{"parse":[]`) {
+		t.Errorf("refusal without empty allowed mentions: %s", cb.Raw)
+	}
+	if subs := e.subs("c2"); len(subs) != 0 {
+		t.Fatalf("a member without the permission subscribed the channel: %+v", *subs[0])
+	}
+	// The story it would have matched alerts nobody.
+	e.publish(rssItem("p-1", "Witkoff arrives in Moscow", "News.", 4))
+	if n := e.outboxLen(); n != 0 {
+		t.Errorf("outbox holds %d alerts after a refused /subscribe", n)
+	}
+	e.idle()
+	if msgs := e.dc.Messages(); len(msgs) != 0 {
+		t.Errorf("messages after a refused /subscribe:%s", describe(msgs))
+	}
+}
+
+// TestE2EHostileTitleIsInert: mentions and markdown in a feed title reach
+// Discord with an empty allowed-mentions parse list and escaped, so
+// nobody is pinged and no markup or masked link works.
+func TestE2EHostileTitleIsInert(t *testing.T) {
+	const hostile = "@everyone <@&123> **bold** [x](http://evil)"
+	e := newE2E(t)
+	e.start()
+	e.subscribe("g3", "c3", "Witkoff")
+
+	xmlEscape := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+	// The story normaliser reads titles as HTML, hence the two layers.
+	e.publish(rssItem("h-1", xmlEscape(xmlEscape("Witkoff "+hostile)), "Summary with @here and __under__ text.", 5))
+	stories, err := e.d.DB.RecentStories(time.Time{})
+	if err != nil || len(stories) != 1 {
+		t.Fatalf("stored stories: %d, %v", len(stories), err)
+	}
+	if want := "Witkoff " + hostile; stories[0].Title != want {
+		t.Fatalf("the normaliser made the title %q, want %q: the feed encoding needs updating", stories[0].Title, want)
+	}
+	msgs := e.waitMessages(1)
+	m := msgs[0]
+	inert(t, m)
+	if len(m.Send.Embeds) != 1 {
+		t.Fatalf("alert has %d embeds: %s", len(m.Send.Embeds), m.Raw)
+	}
+	em := m.Send.Embeds[0]
+	if em.URL != "https://news.example/h-1" {
+		t.Errorf("embed url = %q, want the story's link", em.URL)
+	}
+	// A mention, bold or masked link is live when its opening characters
+	// are not escaped by a backslash.
+	for name, s := range map[string]string{"title": em.Title, "description": em.Description, "content": m.Send.Content} {
+		for _, live := range []string{"@everyone", "@here", "<@&123>", "**bold", "[x](", "__under"} {
+			for i := 0; ; {
+				j := strings.Index(s[i:], live)
+				if j < 0 {
+					break
+				}
+				if at := i + j; at == 0 || s[at-1] != '\\' {
+					t.Errorf("live %q in the %s: %q", live, name, s)
+				}
+				i += j + 1
+			}
+		}
+	}
+	if !strings.Contains(em.Title, "bold") || !strings.Contains(em.Title, "evil") {
+		t.Errorf("title lost the feed's text instead of escaping it: %q", em.Title)
+	}
+	if strings.Contains(string(m.Raw), `"url":"http://evil"`) {
+		t.Errorf("the feed's link became the embed's: %s", m.Raw)
+	}
+}
