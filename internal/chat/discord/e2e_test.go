@@ -465,3 +465,127 @@ func TestE2EHostileTitleIsInert(t *testing.T) {
 		t.Errorf("the feed's link became the embed's: %s", m.Raw)
 	}
 }
+
+// TestE2EForbiddenChannelPausesAndResumes: a 403 for the channel pauses
+// its subscriptions and keeps the alert in the outbox; when the bot can
+// reach the channel again and the guild becomes available (GUILD_CREATE),
+// the subscriptions resume and the alert arrives once.
+func TestE2EForbiddenChannelPausesAndResumes(t *testing.T) {
+	e := newE2E(t)
+	e.start()
+	e.subscribe("g4", "c4", "Witkoff")
+
+	e.dc.FailChannel("c4", discordtest.Failure{Status: http.StatusForbidden, Code: 50001, Message: "Missing Access"})
+	e.publish(rssItem("f-1", "Witkoff arrives in Moscow", "News.", 6))
+	e.waitStatus(http.StatusForbidden)
+	e.idle()
+	subs := e.subs("c4")
+	if len(subs) != 1 || !subs[0].Paused || subs[0].PausedBy != subscriptions.PausedByPlatform {
+		t.Fatalf("after 403 subscriptions = %+v, want one paused by the platform", subs)
+	}
+	if n := e.outboxLen(); n != 1 {
+		t.Fatalf("outbox holds %d, want the undelivered alert kept", n)
+	}
+	// While paused, new stories alert nobody.
+	e.publish(
+		rssItem("f-1", "Witkoff arrives in Moscow", "News.", 6),
+		rssItem("f-2", "Witkoff leaves Moscow", "News.", 7),
+	)
+	if n := e.outboxLen(); n != 1 {
+		t.Fatalf("outbox holds %d, want 1: a paused subscription matched", n)
+	}
+	if msgs := e.dc.Messages(); len(msgs) != 0 {
+		t.Fatalf("messages while the channel was forbidden:%s", describe(msgs))
+	}
+
+	// The bot's access is restored and the guild announced again.
+	e.dc.ClearChannel("c4")
+	ctx, cancel := context.WithTimeout(context.Background(), e2eWait)
+	defer cancel()
+	if err := e.dc.GuildCreate(ctx, "g4", discordtest.Channel{ID: "c4", Name: "news"}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitMessages(1)
+	e.idle()
+	msgs := e.dc.Messages()
+	if len(msgs) != 1 || msgs[0].ChannelID != "c4" || len(msgs[0].Send.Embeds) != 1 ||
+		msgs[0].Send.Embeds[0].Title != "Witkoff arrives in Moscow" {
+		t.Fatalf("want the queued alert delivered once to c4, got:%s", describe(msgs))
+	}
+	inert(t, msgs[0])
+	if subs := e.subs("c4"); len(subs) != 1 || subs[0].Paused {
+		t.Errorf("subscriptions after GUILD_CREATE = %+v, want active", subs)
+	}
+	if n := e.outboxLen(); n != 0 {
+		t.Errorf("outbox holds %d after delivery", n)
+	}
+}
+
+// TestE2ERestartWithQueuedAlerts stops Frontwire while one channel's
+// alerts are held back by a transient server error (500, retried after a
+// backoff) and another channel's were delivered, then starts it again on
+// the same data directory with the channel healthy: every alert arrives
+// exactly once, in order in each channel.
+func TestE2ERestartWithQueuedAlerts(t *testing.T) {
+	e := newE2E(t)
+	e.start()
+	const failing, healthy = "c5a", "c5b"
+	e.subscribe("g5", failing, "Witkoff")
+	e.subscribe("g5", healthy, "Witkoff")
+
+	e.dc.FailChannel(failing, discordtest.Failure{Status: http.StatusInternalServerError, Message: "500: Internal Server Error"})
+	const n = 3
+	var items, want []string
+	for i := range n {
+		title := fmt.Sprintf("Witkoff update %d", i)
+		items = append(items, rssItem(fmt.Sprintf("q-%d", i), title, "News.", 20+i))
+		want = append(want, title)
+	}
+	e.publish(items...)
+	// The healthy channel gets its alerts; the failing one's first attempt
+	// is refused and waits for a backoff of about a second. Stop now.
+	e.waitMessages(n)
+	e.waitStatus(http.StatusInternalServerError)
+	e.stop()
+	before := e.dc.Messages()
+	left := 0
+	{
+		db, err := storage.Open(e.dir+"/frontwire.db", storage.Options{NoSync: true, Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		left, err = db.OutboxLen()
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(before) != n || left != n {
+		t.Fatalf("after stop: %d delivered, %d queued; want %d of each:%s", len(before), left, n, describe(before))
+	}
+
+	e.dc.ClearChannel(failing)
+	e.start()
+	e.waitMessages(2 * n)
+	e.idle()
+	msgs := e.dc.Messages()
+	byChannel := map[string][]string{}
+	for _, m := range msgs {
+		inert(t, m)
+		if len(m.Send.Embeds) != 1 {
+			t.Fatalf("message without one embed: %s", m.Raw)
+		}
+		byChannel[m.ChannelID] = append(byChannel[m.ChannelID], m.Send.Embeds[0].Title)
+	}
+	for _, c := range []string{failing, healthy} {
+		if got := fmt.Sprint(byChannel[c]); got != fmt.Sprint(want) {
+			t.Errorf("channel %s got %s, want each alert once in order: %s", c, got, want)
+		}
+	}
+	if len(msgs) != 2*n {
+		t.Errorf("%d messages, want %d:%s", len(msgs), 2*n, describe(msgs))
+	}
+	if k := e.outboxLen(); k != 0 {
+		t.Errorf("outbox holds %d after the restart drained it", k)
+	}
+}
