@@ -40,8 +40,9 @@ const e2eWait = 10 * time.Second
 // e2eToken is the bot token the fake accepts.
 const e2eToken = "e2e-token-SECRET-456"
 
-// manager is a member's permissions that allow changing a channel's
-// subscriptions; member's do not.
+// manager holds the permissions that allow changing a channel's
+// subscriptions (Manage Channels); member holds a plain member's, which do
+// not.
 const (
 	manager = discordgo.PermissionManageChannels | discordgo.PermissionSendMessages | discordgo.PermissionViewChannel
 	member  = discordgo.PermissionSendMessages | discordgo.PermissionViewChannel
