@@ -231,3 +231,14 @@ func TestFailureReason(t *testing.T) {
 		})
 	}
 }
+
+func TestHandlerTwice(t *testing.T) {
+	// Servers may build their routes more than once (tests, restarts of the
+	// listener); a second handler must share the registry, not panic.
+	m := metrics.New("x")
+	_ = m.Handler()
+	m.Matched(2)
+	if got := value(t, scrape(t, m.Handler()), "frontwire_matches_total", nil); got != 2 {
+		t.Fatalf("matches = %v, want 2", got)
+	}
+}
