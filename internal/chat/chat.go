@@ -78,19 +78,25 @@ type MessageKind string
 
 // The kinds of outgoing message.
 const (
-	KindAlert MessageKind = "alert" // a story alert: Alert is set
-	KindText  MessageKind = "text"  // plain text: Text is set
+	KindAlert  MessageKind = "alert"  // a story alert: Alert is set
+	KindText   MessageKind = "text"   // plain text: Text is set
+	KindEdit   MessageKind = "edit"   // a new version of an alert already sent: Alert is set, EditOf names the original
+	KindDigest MessageKind = "digest" // a digest of clusters: Digest is set
 )
 
 // Message is what the core asks a platform to deliver. Every Message passes
 // through the outbox in storage before it is sent.
 type Message struct {
-	Seq     uint64      `json:"seq"` // outbox sequence, assigned by storage
-	To      Address     `json:"to"`
-	Kind    MessageKind `json:"kind"`
-	Text    string      `json:"text,omitempty"`
-	Alert   *Alert      `json:"alert,omitempty"`
-	Created time.Time   `json:"created"`
+	Seq    uint64      `json:"seq"` // outbox sequence, assigned by storage
+	To     Address     `json:"to"`
+	Kind   MessageKind `json:"kind"`
+	Text   string      `json:"text,omitempty"`
+	Alert  *Alert      `json:"alert,omitempty"`
+	Digest *Digest     `json:"digest,omitempty"`
+	// EditOf is the outbox sequence of the message a KindEdit replaces;
+	// its delivery record holds the platform's message id.
+	EditOf  uint64    `json:"edit_of,omitempty"`
+	Created time.Time `json:"created"`
 }
 
 // Alert is a story that matched a subscription, in neutral form. Every
@@ -105,6 +111,32 @@ type Alert struct {
 	SubscriptionID uint64    `json:"subscription_id"`
 	Query          string    `json:"query"`
 	Matched        []string  `json:"matched,omitempty"`
+	// ClusterID names the event the story reports; Also lists other
+	// outlets' reports of it that arrived after the first.
+	ClusterID string   `json:"cluster_id,omitempty"`
+	Also      []Outlet `json:"also,omitempty"`
+}
+
+// Outlet is another outlet's report of the same event.
+type Outlet struct {
+	Source string `json:"source"`
+	Title  string `json:"title,omitempty"`
+	Link   string `json:"link,omitempty"`
+}
+
+// Digest lists the events since the previous digest of a subscription (or
+// of a chat's quiet hours), most-reported first.
+type Digest struct {
+	Title string       `json:"title"` // e.g. "Daily digest: Witkoff"
+	Items []DigestItem `json:"items"`
+}
+
+// DigestItem is one event in a digest.
+type DigestItem struct {
+	Title   string `json:"title"`
+	Link    string `json:"link,omitempty"`
+	Source  string `json:"source"`
+	Outlets int    `json:"outlets"` // how many outlets reported it
 }
 
 // Sent is what a platform returns for a delivered message, kept so that the
