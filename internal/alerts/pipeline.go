@@ -79,6 +79,7 @@ func (p *Pipeline) Handle(ctx context.Context, poll sources.Poll) error {
 		matched += len(msgs)
 		items[i].Messages = msgs
 	}
+	poll.State.ItemsSeen += len(unseen)
 	queued, err := p.Store.CommitPoll(poll.State, items)
 	if err != nil {
 		return fmt.Errorf("pipeline %s: commit: %w", poll.Source.Name, err)

@@ -430,6 +430,9 @@ func (s *Service) sources() chat.Reply {
 		default:
 			fmt.Fprintf(&b, ": ok, last success %s ago", durationWords(now.Sub(in.LastSuccess)))
 		}
+		if in.ItemsSeen > 0 {
+			fmt.Fprintf(&b, "; %d stories seen", in.ItemsSeen)
+		}
 		if !in.NextPoll.IsZero() && in.NextPoll.After(now) {
 			fmt.Fprintf(&b, "; next poll in %s", durationWords(in.NextPoll.Sub(now)))
 		}
