@@ -121,6 +121,11 @@ func (t *Tokenizer) Len() int { return len(t.spans) }
 // after the last Add.
 func (t *Tokenizer) String() string { return string(t.buf) }
 
+// Bytes returns the folded buffer that Span indexes into, without copying.
+// Add only ever appends to it, so bytes already returned are never changed;
+// the slice itself may be outgrown by later Adds.
+func (t *Tokenizer) Bytes() []byte { return t.buf }
+
 // Span returns token i as byte offsets into String().
 func (t *Tokenizer) Span(i int) (start, end int) {
 	return int(t.spans[i].start), int(t.spans[i].end)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"frontwire/internal/story"
 )
@@ -138,7 +139,8 @@ func Parse(q string) (*Query, error) {
 	if n := utf8.RuneCountInString(q); n > MaxQueryChars {
 		return nil, &QueryError{Msg: fmt.Sprintf("the query is too long (%d characters): keep it to %d", n, MaxQueryChars), Pos: MaxQueryChars}
 	}
-	p := parser{src: q}
+	p := parser{src: q, items: make([]item, 0, 8)}
+	p.tok.Grow(len(q)+8, 8)
 	if err := p.lex(); err != nil {
 		return nil, err
 	}
@@ -159,7 +161,7 @@ func Parse(q string) (*Query, error) {
 	if !root.positive() {
 		return nil, &QueryError{Msg: "add at least one word to look for: a query cannot be only exclusions", Pos: 0}
 	}
-	c := flatten(root)
+	c := flatten(root, len(p.tok.Bytes())+16*(p.terms+len(p.items)))
 	// Folding can lengthen words (ligatures, compatibility forms) and
 	// String adds quotes, so check the normalised length too: String must
 	// always re-parse. The bound below avoids building String for the
@@ -208,6 +210,28 @@ type parser struct {
 	items []item
 	i     int
 	terms int
+	// tok folds every term of the query into one growing buffer; terms'
+	// tokens are views of it (see fold).
+	tok story.Tokenizer
+}
+
+// fold returns the folded tokens of one term. They are views of the
+// tokenizer's buffer, which is only ever appended to, so earlier views stay
+// valid; flatten copies them into the compiled query.
+func (p *parser) fold(text string) []string {
+	from := p.tok.Len()
+	p.tok.Add(text)
+	n := p.tok.Len() - from
+	if n == 0 {
+		return nil
+	}
+	b := p.tok.Bytes()
+	toks := make([]string, n)
+	for i := range toks {
+		s, e := p.tok.Span(from + i)
+		toks[i] = unsafe.String(&b[s], e-s)
+	}
+	return toks
 }
 
 func (p *parser) errAt(bytePos int, format string, args ...any) *QueryError {
@@ -228,7 +252,9 @@ func isSpaceRune(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r
 func (p *parser) lex() error {
 	s := p.src
 	depth := 0
-	var opens []int
+	// Depth is capped at MaxDepth, so the open positions fit in an array.
+	var openArr [MaxDepth + 1]int
+	opens := openArr[:0]
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
@@ -520,7 +546,7 @@ func (p *parser) parseUnary(depth int) (*pnode, error) {
 		}
 		n = inner
 	case itTerm:
-		toks := story.AppendTokens(nil, it.text)
+		toks := p.fold(it.text)
 		if len(toks) == 0 {
 			if it.phrase {
 				return nil, p.errAt(it.pos, "empty phrase: put words between the quotes or remove them")
@@ -549,32 +575,33 @@ func (p *parser) parseUnary(depth int) (*pnode, error) {
 }
 
 // flatten encodes the parse tree into prog.
-func flatten(root *pnode) *Query {
-	var b []byte
-	var walk func(n *pnode)
-	walk = func(n *pnode) {
-		at := len(b)
-		var h uint32
-		if len(n.toks) > 0 {
-			h = hashTok(n.toks[0])
-		}
-		var flags byte
-		if n.pre {
-			flags = 1
-		}
-		b = append(b, n.op, n.fld, flags, byte(len(n.toks)), 0, 0, byte(h), byte(h>>8), byte(h>>16), byte(h>>24))
-		for _, t := range n.toks {
-			b = append(b, byte(len(t)), byte(len(t)>>8))
-			b = append(b, t...)
-		}
-		for _, k := range n.kids {
-			walk(k)
-		}
-		size := len(b) - at
-		b[at+4], b[at+5] = byte(size), byte(size>>8)
+func flatten(root *pnode, sizeHint int) *Query {
+	b := encode(make([]byte, 0, sizeHint), root)
+	// b is never written again, so the string can share its memory.
+	return &Query{prog: unsafe.String(&b[0], len(b))}
+}
+
+func encode(b []byte, n *pnode) []byte {
+	at := len(b)
+	var h uint32
+	if len(n.toks) > 0 {
+		h = hashTok(n.toks[0])
 	}
-	walk(root)
-	return &Query{prog: string(b)}
+	var flags byte
+	if n.pre {
+		flags = 1
+	}
+	b = append(b, n.op, n.fld, flags, byte(len(n.toks)), 0, 0, byte(h), byte(h>>8), byte(h>>16), byte(h>>24))
+	for _, t := range n.toks {
+		b = append(b, byte(len(t)), byte(len(t)>>8))
+		b = append(b, t...)
+	}
+	for _, k := range n.kids {
+		b = encode(b, k)
+	}
+	size := len(b) - at
+	b[at+4], b[at+5] = byte(size), byte(size>>8)
+	return b
 }
 
 // String returns the query in normalised form: folded words, phrases in
