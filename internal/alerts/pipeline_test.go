@@ -1,0 +1,110 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"frontwire/internal/chat"
+	"frontwire/internal/config"
+	"frontwire/internal/sources"
+	"frontwire/internal/storage"
+	"frontwire/internal/story"
+	"frontwire/internal/subscriptions"
+)
+
+func newPipeline(t *testing.T, subs ...subscriptions.Subscription) (*Pipeline, *storage.DB) {
+	t.Helper()
+	db := openDB(t)
+	ix := subscriptions.NewIndex()
+	for i, s := range subs {
+		s.ID = uint64(i + 1)
+		if err := ix.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &Pipeline{Store: db, Matcher: ix}, db
+}
+
+func st(id, title string, published time.Time) story.Story {
+	return story.Story{ID: id, Source: "Wire", Title: title, Link: "https://news.example/" + id, Published: published, FirstSeen: published}
+}
+
+var (
+	chatA = chat.Address{Platform: "test", Chat: "a"}
+	chatB = chat.Address{Platform: "test", Chat: "b"}
+)
+
+func TestPipelineOneAlertPerChatWithEveryMatchedTerm(t *testing.T) {
+	p, db := newPipeline(t,
+		subscriptions.Subscription{Chat: chatA, Query: "Witkoff"},
+		subscriptions.Subscription{Chat: chatA, Query: "Kremlin talks"},
+		subscriptions.Subscription{Chat: chatB, Query: "Kremlin"},
+	)
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	poll := sources.Poll{Source: config.Source{Name: "Wire"}, State: storage.SourceState{Name: "Wire"}, Stories: []story.Story{
+		st("1", "Witkoff holds Kremlin talks", t0),
+		st("2", "Grain exports rise", t0),
+	}}
+	if err := p.Handle(context.Background(), poll); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := db.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 2 {
+		t.Fatalf("queued %d alerts, want one per chat (2): %+v", len(pending), pending)
+	}
+	a := pending[0].Alert
+	if pending[0].To != chatA || a.SubscriptionID != 1 || fmt.Sprint(a.Matched) != "[witkoff kremlin talks]" {
+		t.Errorf("chat a alert = %+v to %v", *a, pending[0].To)
+	}
+	if pending[1].To != chatB || pending[1].Alert.SubscriptionID != 3 {
+		t.Errorf("chat b alert = %+v", pending[1])
+	}
+	state, err := db.SourceState("Wire")
+	if err != nil || state.ItemsSeen != 2 {
+		t.Errorf("source state = %+v, %v; want 2 items seen", state, err)
+	}
+	// The same poll again changes nothing: both stories are known.
+	if err := p.Handle(context.Background(), poll); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.OutboxLen(); n != 2 {
+		t.Errorf("outbox holds %d after a repeated poll, want 2", n)
+	}
+}
+
+func TestPipelineFirstPollAlertsOnlyTheBackfill(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	stories := []story.Story{
+		st("old", "Witkoff story from last week", t0.Add(-7*24*time.Hour)),
+		st("new", "Witkoff story from today", t0),
+		st("mid", "Witkoff story from yesterday", t0.Add(-24*time.Hour)),
+	}
+	for _, backfill := range []int{0, 1, 2} {
+		t.Run(fmt.Sprint("backfill=", backfill), func(t *testing.T) {
+			p, db := newPipeline(t, subscriptions.Subscription{Chat: chatA, Query: "Witkoff"})
+			poll := sources.Poll{Source: config.Source{Name: "Wire", Backfill: backfill}, State: storage.SourceState{Name: "Wire"}, Stories: stories, First: true}
+			if err := p.Handle(context.Background(), poll); err != nil {
+				t.Fatal(err)
+			}
+			pending, _ := db.Pending()
+			var titles []string
+			for _, m := range pending {
+				titles = append(titles, m.Alert.Title)
+			}
+			want := []string{"Witkoff story from today", "Witkoff story from yesterday"}[:backfill]
+			if fmt.Sprint(titles) != fmt.Sprint(want) {
+				t.Errorf("alerts %v, want the newest %d: %v", titles, backfill, want)
+			}
+			// Every story is marked seen either way: none alerts later.
+			unseen, _ := db.FilterUnseen(stories)
+			if len(unseen) != 0 {
+				t.Errorf("%d stories still unseen after the first poll", len(unseen))
+			}
+		})
+	}
+}
