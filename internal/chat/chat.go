@@ -115,6 +115,10 @@ type Alert struct {
 	// outlets' reports of it that arrived after the first.
 	ClusterID string   `json:"cluster_id,omitempty"`
 	Also      []Outlet `json:"also,omitempty"`
+	// Number is the short handle shown on the alert for /why and /mute:
+	// the outbox sequence of the chat's first alert of the cluster, set
+	// by storage when it queues the alert (0: none).
+	Number uint64 `json:"number,omitempty"`
 }
 
 // Outlet is another outlet's report of the same event.
