@@ -161,7 +161,7 @@ func Parse(q string) (*Query, error) {
 	if !root.positive() {
 		return nil, &QueryError{Msg: "add at least one word to look for: a query cannot be only exclusions", Pos: 0}
 	}
-	c := flatten(root, len(p.tok.Bytes())+16*(p.terms+len(p.items)))
+	c := flatten(root)
 	// Folding can lengthen words (ligatures, compatibility forms) and
 	// String adds quotes, so check the normalised length too: String must
 	// always re-parse. The bound below avoids building String for the
@@ -575,10 +575,23 @@ func (p *parser) parseUnary(depth int) (*pnode, error) {
 }
 
 // flatten encodes the parse tree into prog.
-func flatten(root *pnode, sizeHint int) *Query {
-	b := encode(make([]byte, 0, sizeHint), root)
+func flatten(root *pnode) *Query {
+	b := encode(make([]byte, 0, encodedSize(root)), root)
 	// b is never written again, so the string can share its memory.
 	return &Query{prog: unsafe.String(&b[0], len(b))}
+}
+
+// encodedSize is the length of n's encoding, so that prog is allocated at
+// its exact size once.
+func encodedSize(n *pnode) int {
+	size := hdrSize
+	for _, t := range n.toks {
+		size += 2 + len(t)
+	}
+	for _, k := range n.kids {
+		size += encodedSize(k)
+	}
+	return size
 }
 
 func encode(b []byte, n *pnode) []byte {
