@@ -24,7 +24,7 @@ import (
 )
 
 // SchemaVersion is the version of the bucket layout this build writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // DefaultTimeout is how long Open waits for the file lock when
 // Options.Timeout is not set.
@@ -60,6 +60,10 @@ const (
 	bucketDead       = "dead"
 	bucketSources    = "sources"
 	bucketKV         = "kv"
+	// Story clusters (clusters.go): a chat's alert of a cluster, and the
+	// alert numbers shown to users.
+	bucketClusterAlerts = "cluster_alerts"
+	bucketClusterSeqs   = "cluster_alert_numbers"
 )
 
 // allBuckets lists every bucket of the current schema.
@@ -67,6 +71,8 @@ func allBuckets() []string {
 	return []string{
 		bucketMeta, bucketSubs, bucketSubsByChat, bucketSeenIDs, bucketSeenLinks,
 		bucketRecent, bucketOutbox, bucketDelivered, bucketDead, bucketSources, bucketKV,
+		bucketClusterAlerts, bucketClusterSeqs,
+		bucketSourcesAdded,
 	}
 }
 
@@ -81,10 +87,10 @@ const keySchemaVersion = "schema_version"
 type migration func(tx *bolt.Tx) error
 
 // migrations returns the upgrade steps: element i moves a database from
-// version i+1 to version i+2. Version 1 is the first layout, so there is
-// nothing here yet; len(migrations())+1 must equal SchemaVersion.
+// version i+1 to version i+2; len(migrations())+1 must equal SchemaVersion.
+// v2 adds the bucket of sources added at run time.
 func migrations() []migration {
-	return nil
+	return []migration{migrateV1toV2}
 }
 
 // Options tunes Open.
@@ -108,6 +114,8 @@ type DB struct {
 	bolt  *bolt.DB
 	path  string
 	clock clock.Clock
+	// clusterPolicy: see SetClusterPolicy in clusters.go.
+	clusterPolicy ClusterPolicy
 }
 
 // Open opens (creating when needed) the database at path. The parent
