@@ -142,11 +142,13 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 				return fmt.Errorf("keep story %q: %w", s.ID, err)
 			}
 			for _, m := range items[i].Messages {
-				m, err := enqueue(out, m, now)
+				// place turns a clustered alert into an edit of the
+				// chat's earlier alert when there is one (clusters.go).
+				ms, err := db.place(tx, out, m, now)
 				if err != nil {
 					return err
 				}
-				enqueued = append(enqueued, m)
+				enqueued = append(enqueued, ms...)
 			}
 		}
 		if state.Name == "" {

@@ -1,0 +1,362 @@
+package storage
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"frontwire/internal/chat"
+)
+
+// Story clusters in storage: one record per chat and cluster saying which
+// alert of that cluster the chat got, which other outlets reported the event
+// since, and which edit of the alert is waiting in the outbox. The records
+// are read and written inside CommitPoll's transaction, so the choice
+// "new alert or edit of the earlier one" is made under bbolt's single
+// writer: two sources polled at once cannot both send a first alert.
+
+// DefaultEditWindow is how long after a chat's alert of a cluster later
+// stories of the cluster edit that alert instead of alerting again.
+const DefaultEditWindow = 6 * time.Hour
+
+// maxOutlets caps the outlets remembered for one alert, so a cluster fed
+// by a flood of stories cannot grow a record without bound. Renderers show
+// far fewer and summarise the rest as "(n more)".
+const maxOutlets = 100
+
+// ErrMuted means the chat muted the alert's cluster.
+var ErrMuted = errors.New("cluster muted in this chat")
+
+// ClusterPolicy tunes how clustered alerts are turned into edits.
+type ClusterPolicy struct {
+	// EditWindow: a story of a cluster whose alert the chat got less than
+	// EditWindow ago becomes an edit of that alert; later, a new alert.
+	// Zero means DefaultEditWindow.
+	EditWindow time.Duration
+}
+
+// ClusterAlert is what storage keeps about one chat's alert of one cluster.
+type ClusterAlert struct {
+	To        chat.Address `json:"to"`
+	ClusterID string       `json:"cluster_id"`
+	AlertSeq  uint64       `json:"alert_seq"` // outbox seq of the alert; edits name it in EditOf
+	Alert     chat.Alert   `json:"alert"`     // current version: Also grows with each outlet
+	At        time.Time    `json:"at"`        // when the alert was queued
+	Muted     bool         `json:"muted,omitempty"`
+	// PendingEdit is the seq of the edit queued for this alert and maybe
+	// still in the outbox (0: none). A later outlet replaces that edit
+	// rather than queueing a second one.
+	PendingEdit uint64 `json:"pending_edit,omitempty"`
+}
+
+// SetClusterPolicy sets how clustered alerts become edits. Call it before
+// the first CommitPoll; it is not synchronised with running transactions.
+func (db *DB) SetClusterPolicy(p ClusterPolicy) {
+	if p.EditWindow <= 0 {
+		p.EditWindow = DefaultEditWindow
+	}
+	db.clusterPolicy = p
+}
+
+func (db *DB) editWindow() time.Duration {
+	if db.clusterPolicy.EditWindow <= 0 {
+		return DefaultEditWindow
+	}
+	return db.clusterPolicy.EditWindow
+}
+
+// clusterKey is the key of a chat's record of a cluster: chat key, a zero
+// byte (in no chat key), cluster ID.
+func clusterKey(chatKey, clusterID string) []byte {
+	k := make([]byte, 0, len(chatKey)+1+len(clusterID))
+	k = append(k, chatKey...)
+	k = append(k, 0)
+	return append(k, clusterID...)
+}
+
+func getClusterAlert(b *bolt.Bucket, key []byte) (*ClusterAlert, error) {
+	v := b.Get(key)
+	if v == nil {
+		return nil, nil
+	}
+	var r ClusterAlert
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("decode cluster alert %q: %w", key, err)
+	}
+	return &r, nil
+}
+
+func putClusterAlert(b *bolt.Bucket, key []byte, r *ClusterAlert) error {
+	v, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode cluster alert: %w", err)
+	}
+	if err := b.Put(key, v); err != nil {
+		return fmt.Errorf("store cluster alert: %w", err)
+	}
+	return nil
+}
+
+// place queues one message of a poll inside CommitPoll's transaction and
+// returns what it queued (none, one alert, or one edit). A message that is
+// not a clustered alert is queued as it is. A clustered alert becomes:
+//   - a new alert, numbered and remembered, when the chat had no alert of
+//     the cluster within the edit window;
+//   - nothing, when the chat muted the cluster or the outlet is already
+//     listed;
+//   - otherwise an edit of the earlier alert carrying its new version
+//     (the outlet added to Also). An edit still waiting in the outbox for
+//     that alert is replaced by it, so at most one edit per alert waits at
+//     a time; the dispatcher spaces the edits it sends.
+func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time) ([]chat.Message, error) {
+	if m.Kind != chat.KindAlert || m.Alert == nil || m.Alert.ClusterID == "" {
+		q, err := enqueue(out, m, now)
+		if err != nil {
+			return nil, err
+		}
+		return []chat.Message{q}, nil
+	}
+	when := m.Created
+	if when.IsZero() {
+		when = now
+	}
+	recs, bySeq := bucket(tx, bucketClusterAlerts), bucket(tx, bucketClusterSeqs)
+	key := clusterKey(m.To.Key(), m.Alert.ClusterID)
+	rec, err := getClusterAlert(recs, key)
+	if err != nil {
+		return nil, err
+	}
+	if rec != nil && rec.Muted {
+		return nil, nil
+	}
+	if rec == nil || when.Sub(rec.At) >= db.editWindow() {
+		return db.placeAlert(out, recs, bySeq, key, m, when, now)
+	}
+
+	o := chat.Outlet{Source: m.Alert.Source, Title: m.Alert.Title, Link: m.Alert.Link}
+	if !addOutlet(&rec.Alert, o) {
+		return nil, nil
+	}
+	rec.Alert.Matched = mergeMatched(rec.Alert.Matched, m.Alert.Matched)
+	if rec.PendingEdit != 0 {
+		if err := out.Delete(u64(rec.PendingEdit)); err != nil {
+			return nil, fmt.Errorf("replace edit %d: %w", rec.PendingEdit, err)
+		}
+	}
+	a := rec.Alert
+	a.Also = append([]chat.Outlet(nil), rec.Alert.Also...)
+	edit, err := enqueue(out, chat.Message{To: rec.To, Kind: chat.KindEdit, Alert: &a, EditOf: rec.AlertSeq, Created: when}, now)
+	if err != nil {
+		return nil, err
+	}
+	rec.PendingEdit = edit.Seq
+	if err := putClusterAlert(recs, key, rec); err != nil {
+		return nil, err
+	}
+	return []chat.Message{edit}, nil
+}
+
+// placeAlert queues m as the chat's alert of its cluster, numbered by its
+// own seq, and starts the cluster's record for the chat.
+func (db *DB) placeAlert(out, recs, bySeq *bolt.Bucket, key []byte, m chat.Message, when, now time.Time) ([]chat.Message, error) {
+	seq, err := out.NextSequence()
+	if err != nil {
+		return nil, fmt.Errorf("enqueue: %w", err)
+	}
+	a := *m.Alert
+	a.Number = seq
+	a.Also = nil
+	m.Alert = &a
+	m.Seq = seq
+	if m.Created.IsZero() {
+		m.Created = now
+	}
+	v, err := encodeMessage(m)
+	if err != nil {
+		return nil, err
+	}
+	if err := out.Put(u64(seq), v); err != nil {
+		return nil, fmt.Errorf("enqueue message %d: %w", seq, err)
+	}
+	rec := &ClusterAlert{To: m.To, ClusterID: a.ClusterID, AlertSeq: seq, Alert: a, At: when}
+	if err := putClusterAlert(recs, key, rec); err != nil {
+		return nil, err
+	}
+	if err := bySeq.Put(u64(seq), key); err != nil {
+		return nil, fmt.Errorf("index cluster alert %d: %w", seq, err)
+	}
+	return []chat.Message{m}, nil
+}
+
+// addOutlet lists o on a unless its outlet is the alert's own or already
+// listed, and reports whether it did. Outlets are told apart by source
+// name: a second story from the same outlet updates nothing a reader
+// needs.
+func addOutlet(a *chat.Alert, o chat.Outlet) bool {
+	if o.Source == a.Source || len(a.Also) >= maxOutlets {
+		return false
+	}
+	for _, x := range a.Also {
+		if x.Source == o.Source {
+			return false
+		}
+	}
+	a.Also = append(a.Also, o)
+	return true
+}
+
+func mergeMatched(dst, add []string) []string {
+	for _, t := range add {
+		dup := false
+		for _, d := range dst {
+			if d == t {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			dst = append(dst, t)
+		}
+	}
+	return dst
+}
+
+// ClusterAlert returns the record of the alert numbered seq (chat.Alert.Number)
+// if it was sent to the chat chatKey. ErrNotFound otherwise, also when the
+// number belongs to another chat, so one chat cannot read another's alerts.
+func (db *DB) ClusterAlert(chatKey string, seq uint64) (ClusterAlert, error) {
+	var rec ClusterAlert
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		r, err := clusterAlertBySeq(tx, chatKey, seq)
+		if err != nil {
+			return err
+		}
+		rec = *r
+		return nil
+	})
+	if err != nil {
+		return ClusterAlert{}, fmt.Errorf("alert %d: %w", seq, err)
+	}
+	return rec, nil
+}
+
+func clusterAlertBySeq(tx *bolt.Tx, chatKey string, seq uint64) (*ClusterAlert, error) {
+	key := bucket(tx, bucketClusterSeqs).Get(u64(seq))
+	if key == nil {
+		return nil, ErrNotFound
+	}
+	rec, err := getClusterAlert(bucket(tx, bucketClusterAlerts), key)
+	if err != nil {
+		return nil, err
+	}
+	// The record may since belong to a newer alert of the cluster (after
+	// the edit window); the number still names the cluster in this chat.
+	if rec == nil || rec.To.Key() != chatKey {
+		return nil, ErrNotFound
+	}
+	return rec, nil
+}
+
+// AlertInfo returns the current version of the alert numbered seq in the
+// chat chatKey (query, matched terms, outlets), for /why.
+func (db *DB) AlertInfo(chatKey string, seq uint64) (chat.Alert, error) {
+	rec, err := db.ClusterAlert(chatKey, seq)
+	if err != nil {
+		return chat.Alert{}, err
+	}
+	return rec.Alert, nil
+}
+
+// MuteAlert stops further edits of the alert numbered seq, and of any
+// later alert of its cluster, in the chat chatKey: the edit waiting in the
+// outbox, if any, is removed with it. It returns the alert.
+func (db *DB) MuteAlert(chatKey string, seq uint64) (chat.Alert, error) {
+	var a chat.Alert
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		rec, err := clusterAlertBySeq(tx, chatKey, seq)
+		if err != nil {
+			return err
+		}
+		if rec.PendingEdit != 0 {
+			if err := bucket(tx, bucketOutbox).Delete(u64(rec.PendingEdit)); err != nil {
+				return err
+			}
+			rec.PendingEdit = 0
+		}
+		rec.Muted = true
+		a = rec.Alert
+		key := bucket(tx, bucketClusterSeqs).Get(u64(seq))
+		return putClusterAlert(bucket(tx, bucketClusterAlerts), key, rec)
+	})
+	if err != nil {
+		return chat.Alert{}, fmt.Errorf("mute alert %d: %w", seq, err)
+	}
+	return a, nil
+}
+
+// Queued reports whether message seq is still in the outbox: an edit that
+// was replaced or muted while the dispatcher held it is not.
+func (db *DB) Queued(seq uint64) (bool, error) {
+	ok := false
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		ok = bucket(tx, bucketOutbox).Get(u64(seq)) != nil
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("outbox lookup %d: %w", seq, err)
+	}
+	return ok, nil
+}
+
+// PruneClusterAlerts forgets the cluster records of alerts queued before
+// before (and their numbers), and returns how many records went. Records
+// are needed for the edit window and for /why and /mute, so before should
+// lie at least a day behind.
+func (db *DB) PruneClusterAlerts(before time.Time) (int, error) {
+	n := 0
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		recs, bySeq := bucket(tx, bucketClusterAlerts), bucket(tx, bucketClusterSeqs)
+		var doomed [][]byte
+		err := recs.ForEach(func(k, v []byte) error {
+			var r ClusterAlert
+			if json.Unmarshal(v, &r) == nil && r.At.Before(before) {
+				doomed = append(doomed, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range doomed {
+			if err := recs.Delete(k); err != nil {
+				return err
+			}
+		}
+		// Numbers whose record went, or now names a newer alert queued
+		// after the cut, are dropped when they point at a missing record.
+		var stale [][]byte
+		err = bySeq.ForEach(func(k, v []byte) error {
+			if recs.Get(v) == nil {
+				stale = append(stale, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range stale {
+			if err := bySeq.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(doomed)
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("prune cluster alerts: %w", err)
+	}
+	return n, nil
+}

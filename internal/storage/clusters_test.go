@@ -1,0 +1,154 @@
+package storage
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"frontwire/internal/chat"
+	"frontwire/internal/story"
+)
+
+// clusteredAlert is the message the pipeline makes for story s of cluster
+// cid in chat a.
+func clusteredAlert(a chat.Address, s story.Story, cid string, at time.Time) chat.Message {
+	m := alertMsg(a, s, 1)
+	m.Alert.ClusterID = cid
+	m.Created = at
+	return m
+}
+
+func outletStory(id, source string) story.Story {
+	s := mkStory(id, "https://"+source+".example/"+id, "Talks end without deal ("+source+")")
+	s.Source = source
+	return s
+}
+
+func commitOne(t *testing.T, db *DB, s story.Story, msgs ...chat.Message) []chat.Message {
+	t.Helper()
+	q, err := db.CommitPoll(SourceState{}, []NewStory{{Story: s, Messages: msgs}})
+	if err != nil {
+		t.Fatalf("CommitPoll: %v", err)
+	}
+	return q
+}
+
+func TestClusteredAlertsBecomeOneAlertAndOneReplacedEdit(t *testing.T) {
+	db, _ := openTemp(t)
+	a := addr("telegram", "1")
+	other := addr("telegram", "2")
+
+	s1 := outletStory("s1", "reuters")
+	q := commitOne(t, db, s1, clusteredAlert(a, s1, "c1", t0), clusteredAlert(other, s1, "c1", t0))
+	if len(q) != 2 || q[0].Kind != chat.KindAlert || q[0].Alert.Number != q[0].Seq {
+		t.Fatalf("first story: got %+v, want two numbered alerts", q)
+	}
+	first := q[0]
+
+	s2 := outletStory("s2", "ap")
+	q = commitOne(t, db, s2, clusteredAlert(a, s2, "c1", t0.Add(time.Minute)))
+	if len(q) != 1 || q[0].Kind != chat.KindEdit || q[0].EditOf != first.Seq {
+		t.Fatalf("second outlet: got %+v, want one edit of %d", q, first.Seq)
+	}
+	if got := q[0].Alert.Also; len(got) != 1 || got[0].Source != "ap" || q[0].Alert.Number != first.Seq {
+		t.Fatalf("edit's alert: Also %+v number %d", got, q[0].Alert.Number)
+	}
+	edit1 := q[0].Seq
+
+	// A third outlet while the edit still waits: the waiting edit is
+	// replaced, not joined by a second one.
+	s3 := outletStory("s3", "bbc")
+	q = commitOne(t, db, s3, clusteredAlert(a, s3, "c1", t0.Add(2*time.Minute)))
+	if len(q) != 1 || q[0].Kind != chat.KindEdit || len(q[0].Alert.Also) != 2 {
+		t.Fatalf("third outlet: got %+v", q)
+	}
+	pending, err := db.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	edits := 0
+	for _, m := range pending {
+		if m.Kind == chat.KindEdit {
+			edits++
+			if m.Seq == edit1 {
+				t.Errorf("replaced edit %d still in the outbox", edit1)
+			}
+		}
+	}
+	if edits != 1 {
+		t.Errorf("outbox holds %d edits, want 1", edits)
+	}
+	if ok, _ := db.Queued(edit1); ok {
+		t.Errorf("Queued(%d) = true after replacement", edit1)
+	}
+
+	// The same outlet again adds nothing.
+	s4 := outletStory("s4", "bbc")
+	if q = commitOne(t, db, s4, clusteredAlert(a, s4, "c1", t0.Add(3*time.Minute))); len(q) != 0 {
+		t.Errorf("repeated outlet queued %+v", q)
+	}
+
+	// After the edit window a story of the cluster is a new alert.
+	s5 := outletStory("s5", "dw")
+	q = commitOne(t, db, s5, clusteredAlert(a, s5, "c1", t0.Add(DefaultEditWindow+time.Minute)))
+	if len(q) != 1 || q[0].Kind != chat.KindAlert {
+		t.Fatalf("after window: got %+v, want a new alert", q)
+	}
+
+	// /why reads the first alert by its number, only from its own chat.
+	info, err := db.AlertInfo(a.Key(), first.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Source != "dw" {
+		t.Errorf("AlertInfo = %+v", info)
+	}
+	if _, err := db.AlertInfo("telegram:999", first.Seq); !errors.Is(err, ErrNotFound) {
+		t.Errorf("AlertInfo from another chat: err %v, want ErrNotFound", err)
+	}
+}
+
+func TestMuteAlertStopsEditsAndRemovesTheWaitingOne(t *testing.T) {
+	db, _ := openTemp(t)
+	a := addr("discord", "42")
+	s1, s2, s3 := outletStory("s1", "reuters"), outletStory("s2", "ap"), outletStory("s3", "bbc")
+	first := commitOne(t, db, s1, clusteredAlert(a, s1, "c9", t0))[0]
+	edit := commitOne(t, db, s2, clusteredAlert(a, s2, "c9", t0.Add(time.Minute)))[0]
+
+	got, err := db.MuteAlert(a.Key(), first.Alert.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.StoryID != "s1" {
+		t.Errorf("MuteAlert returned %+v", got)
+	}
+	if ok, _ := db.Queued(edit.Seq); ok {
+		t.Errorf("edit %d still queued after mute", edit.Seq)
+	}
+	if q := commitOne(t, db, s3, clusteredAlert(a, s3, "c9", t0.Add(2*time.Minute))); len(q) != 0 {
+		t.Errorf("muted cluster queued %+v", q)
+	}
+	if _, err := db.MuteAlert("discord:43", first.Alert.Number); !errors.Is(err, ErrNotFound) {
+		t.Errorf("mute from another chat: %v, want ErrNotFound", err)
+	}
+}
+
+func TestClusterRecordsSurviveReopenAndPrune(t *testing.T) {
+	db, _ := openTemp(t)
+	a := addr("telegram", "7")
+	s1, s2 := outletStory("s1", "reuters"), outletStory("s2", "ap")
+	first := commitOne(t, db, s1, clusteredAlert(a, s1, "c1", t0))[0]
+
+	db, _ = reopen(t, db)
+	q := commitOne(t, db, s2, clusteredAlert(a, s2, "c1", t0.Add(time.Minute)))
+	if len(q) != 1 || q[0].Kind != chat.KindEdit || q[0].EditOf != first.Seq {
+		t.Fatalf("after reopen: got %+v, want an edit of %d", q, first.Seq)
+	}
+	n, err := db.PruneClusterAlerts(t0.Add(time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("PruneClusterAlerts = %d, %v; want 1", n, err)
+	}
+	if _, err := db.AlertInfo(a.Key(), first.Seq); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after prune: %v, want ErrNotFound", err)
+	}
+}
