@@ -171,6 +171,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.Scheduler.Run,
 		d.prune,
 		d.refreshGauges,
+		d.control,
 	}, d.runners...)
 	if d.Config.HTTP.Listen != "" {
 		parts = append(parts, d.httpServer().Run)
