@@ -42,6 +42,12 @@ type Options struct {
 	PlatformClient *http.Client
 	// TelegramPollTimeout is getUpdates' long-poll timeout (default 50 s).
 	TelegramPollTimeout time.Duration
+	// DiscordChannelLimit messages per DiscordChannelWindow is the
+	// per-channel limit Discord enforces, which the dispatcher paces each
+	// channel below; zero means Discord's 5 per 5 s. Benchmarks against a
+	// fake with scaled-up limits set them.
+	DiscordChannelLimit  int
+	DiscordChannelWindow time.Duration
 }
 
 // Daemon is one running Frontwire instance.

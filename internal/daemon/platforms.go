@@ -69,15 +69,34 @@ func (d *Daemon) startPlatforms(ctx context.Context, opt Options, platforms map[
 		// discordgo paces REST calls per route bucket and the adapter caps
 		// the global request rate; a per-channel bucket here keeps one busy
 		// channel from queueing ahead of the others inside discordgo.
+		rates := discordChannelRates(opt.DiscordChannelLimit, opt.DiscordChannelWindow)
 		platforms["discord"] = alerts.Platform{
-			Sender: bot,
-			PerChat: func(chat.Address) []alerts.Rate {
-				return []alerts.Rate{{PerSecond: 1 * margin, Burst: 5}}
-			},
+			Sender:  bot,
+			PerChat: func(chat.Address) []alerts.Rate { return rates },
 		}
 		d.runners = append(d.runners, bot.Run)
 	}
 	return nil
+}
+
+// Discord's per-channel message limit: 5 messages per 5 seconds.
+const (
+	discordChannelLimit  = 5
+	discordChannelWindow = 5 * time.Second
+)
+
+// discordChannelRates paces one Discord channel below a limit of n
+// messages per window (zero values: Discord's own). Discord counts a
+// channel's messages in windows that start with a request, so a token
+// bucket that allows a burst of b at rate r can put b + r·window messages
+// into one window: with a burst of 5 at about 1/s that is 9 where 5 are
+// allowed. A burst of one at n/window (less the margin) puts at most n in
+// any window and still reaches 95 % of the allowed rate.
+func discordChannelRates(n int, window time.Duration) []alerts.Rate {
+	if n <= 0 || window <= 0 {
+		n, window = discordChannelLimit, discordChannelWindow
+	}
+	return []alerts.Rate{alerts.Per(float64(n)*margin, window)}
 }
 
 // defaultPlatformClient is the HTTP client for chat platforms when the
