@@ -12,6 +12,7 @@ import (
 
 	"frontwire/internal/chat"
 	"frontwire/internal/clock"
+	"frontwire/internal/storage"
 )
 
 // Sender delivers one message on one platform. It returns chat.ErrChatGone
@@ -30,6 +31,27 @@ type Outbox interface {
 	Ack(seq uint64, sent chat.Sent) error
 	Drop(seq uint64, reason string) error
 }
+
+// Editor replaces a message sent earlier. A platform's Sender that also
+// implements Editor can deliver KindEdit messages; m is the new version of
+// the original message (Kind KindAlert, Seq the original's).
+type Editor interface {
+	Edit(ctx context.Context, to chat.Address, messageID string, m chat.Message) error
+}
+
+// editOutbox is what the dispatcher needs from the outbox for edits;
+// storage.DB has it. Without it, edits go to the dead letters.
+type editOutbox interface {
+	// Delivered returns the delivery record (platform message id) of
+	// message seq, or an error wrapping storage.ErrNotFound.
+	Delivered(seq uint64) (storage.Delivery, error)
+	// Queued reports whether message seq is still in the outbox: an edit
+	// replaced by a newer one, or muted, is not.
+	Queued(seq uint64) (bool, error)
+}
+
+// DefaultEditInterval is the least time between two edits of one message.
+const DefaultEditInterval = time.Minute
 
 // ChatGoner is told when a chat can no longer be reached, so that its
 // subscriptions are paused (and kept).
@@ -67,6 +89,10 @@ type DispatcherConfig struct {
 	SendTimeout time.Duration
 	// MaxBackoff caps the wait between retries of a transient failure.
 	MaxBackoff time.Duration
+	// EditInterval is the least time between two edits of one message
+	// (default DefaultEditInterval): later edits wait, and meanwhile a
+	// newer edit replaces the waiting one.
+	EditInterval time.Duration
 }
 
 // Dispatcher sends queued messages in order per chat. Each chat with
@@ -88,6 +114,10 @@ type Dispatcher struct {
 	idle    *sync.Cond
 	active  int // workers running
 	rng     *rand.Rand
+	// lastEdit is when each message (by seq) was last edited, for
+	// EditInterval. It is kept in memory: after a restart the first edit
+	// of a message may come sooner.
+	lastEdit map[uint64]time.Time
 }
 
 type chatQueue struct {
@@ -95,6 +125,10 @@ type chatQueue struct {
 	running bool
 	buckets []*bucket
 	moveTo  *chat.Address // set by Move while the worker runs
+	// inflight is the seq being sent (0: none); wake is signalled when
+	// messages arrive, so a worker waiting for an edit's turn looks again.
+	inflight uint64
+	wake     chan struct{}
 }
 
 // NewDispatcher returns a dispatcher; Run starts it.
@@ -111,15 +145,19 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 5 * time.Minute
 	}
+	if cfg.EditInterval <= 0 {
+		cfg.EditInterval = DefaultEditInterval
+	}
 	d := &Dispatcher{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		clk:    cfg.Clock,
-		global: map[string][]*bucket{},
-		queues: map[string]*chatQueue{},
-		known:  map[uint64]bool{},
-		parked: map[string]bool{},
-		rng:    rand.New(rand.NewPCG(uint64(cfg.Clock.Now().UnixNano()), 0x5eed)),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		clk:      cfg.Clock,
+		global:   map[string][]*bucket{},
+		queues:   map[string]*chatQueue{},
+		known:    map[uint64]bool{},
+		parked:   map[string]bool{},
+		lastEdit: map[uint64]time.Time{},
+		rng:      rand.New(rand.NewPCG(uint64(cfg.Clock.Now().UnixNano()), 0x5eed)),
 	}
 	d.idle = sync.NewCond(&d.mu)
 	now := cfg.Clock.Now()
@@ -246,7 +284,7 @@ func (d *Dispatcher) addLocked(msgs []chat.Message) {
 		key := m.To.Key()
 		q := d.queues[key]
 		if q == nil {
-			q = &chatQueue{}
+			q = &chatQueue{wake: make(chan struct{}, 1)}
 			p := d.cfg.Platforms[m.To.Platform]
 			if p.PerChat != nil {
 				for _, r := range p.PerChat(m.To) {
@@ -254,6 +292,19 @@ func (d *Dispatcher) addLocked(msgs []chat.Message) {
 				}
 			}
 			d.queues[key] = q
+		}
+		if m.Kind == chat.KindEdit {
+			// A newer edit of the same message replaced this one in the
+			// outbox: forget the queued copy unless it is being sent.
+			keep := q.msgs[:0]
+			for _, o := range q.msgs {
+				if o.Kind == chat.KindEdit && o.EditOf == m.EditOf && o.Seq < m.Seq && o.Seq != q.inflight {
+					delete(d.known, o.Seq)
+					continue
+				}
+				keep = append(keep, o)
+			}
+			q.msgs = keep
 		}
 		// Keep each queue in outbox order even when a Notify overtakes the
 		// initial load.
@@ -264,6 +315,10 @@ func (d *Dispatcher) addLocked(msgs []chat.Message) {
 		touched[key] = true
 	}
 	for key := range touched {
+		select {
+		case d.queues[key].wake <- struct{}{}:
+		default:
+		}
 		d.startLocked(key)
 	}
 }
@@ -304,8 +359,36 @@ func (d *Dispatcher) work(ctx context.Context, key string, q *chatQueue) {
 			d.mu.Unlock()
 			return
 		}
-		m := q.msgs[0]
+		m, ok, due := d.nextLocked(q)
+		if !ok {
+			// Only edits waiting for their turn: sleep until the first
+			// is due or new messages arrive.
+			d.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return
+			case <-q.wake:
+			case <-d.clk.After(due):
+			}
+			continue
+		}
+		q.inflight = m.Seq
 		d.mu.Unlock()
+		if m.Kind == chat.KindEdit {
+			done, err := d.prepareEdit(q, &m)
+			if err != nil {
+				attempt++
+				delay := d.backoff(attempt)
+				d.log.Warn("edit lookup failed; will retry", "chat", key, "seq", m.Seq, "err", err)
+				if !d.sleep(ctx, delay) {
+					return
+				}
+				continue
+			}
+			if done {
+				continue
+			}
+		}
 
 		p := d.cfg.Platforms[m.To.Platform]
 		buckets := append(append([]*bucket{}, q.buckets...), d.global[m.To.Platform]...)
@@ -313,14 +396,31 @@ func (d *Dispatcher) work(ctx context.Context, key string, q *chatQueue) {
 			return
 		}
 		sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.SendTimeout)
-		sent, err := p.Sender.Send(sendCtx, m)
+		var sent chat.Sent
+		var err error
+		if m.Kind == chat.KindEdit {
+			sent, err = d.edit(sendCtx, p, m)
+		} else {
+			sent, err = p.Sender.Send(sendCtx, m)
+		}
 		cancel()
 
 		var retry *chat.RetryAfterError
 		switch {
 		case err == nil:
 			attempt = 0
-			if aerr := d.cfg.Outbox.Ack(m.Seq, sent); aerr != nil {
+			aerr := d.cfg.Outbox.Ack(m.Seq, sent)
+			if m.Kind == chat.KindEdit {
+				d.mu.Lock()
+				d.lastEdit[m.EditOf] = d.clk.Now()
+				d.mu.Unlock()
+				// A newer edit replaced this one in the outbox while it
+				// was sent: that one goes out in its turn.
+				if errors.Is(aerr, storage.ErrNotFound) {
+					aerr = nil
+				}
+			}
+			if aerr != nil {
 				// The message went out but the outbox could not record it:
 				// stop this chat rather than send it again and again.
 				d.log.Error("outbox ack failed; chat delivery stopped", "chat", key, "seq", m.Seq, "err", aerr)
@@ -386,8 +486,20 @@ func (d *Dispatcher) fail(m chat.Message, reason string) {
 func (d *Dispatcher) pop(q *chatQueue, seq uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(q.msgs) > 0 && q.msgs[0].Seq == seq {
-		q.msgs = q.msgs[1:]
+	d.popLocked(q, seq)
+}
+
+// popLocked removes seq from q; waiting edits may have let it overtake
+// earlier messages, so it need not be first.
+func (d *Dispatcher) popLocked(q *chatQueue, seq uint64) {
+	for i := range q.msgs {
+		if q.msgs[i].Seq == seq {
+			q.msgs = append(q.msgs[:i], q.msgs[i+1:]...)
+			break
+		}
+	}
+	if q.inflight == seq {
+		q.inflight = 0
 	}
 	delete(d.known, seq)
 }
@@ -417,4 +529,94 @@ func (d *Dispatcher) observe(f func(Observer)) {
 	if d.cfg.Observer != nil {
 		f(d.cfg.Observer)
 	}
+}
+
+// nextLocked picks the message to send next: the first of the queue that
+// is not an edit waiting for its turn. An edit waits while its original is
+// still queued (edits stay behind the message they change) and until
+// EditInterval has passed since the last edit of that original. When every
+// message waits, ok is false and wait says when the first is due.
+func (d *Dispatcher) nextLocked(q *chatQueue) (m chat.Message, ok bool, wait time.Duration) {
+	now := d.clk.Now()
+	wait = -1
+	for _, c := range q.msgs {
+		if c.Kind != chat.KindEdit {
+			return c, true, 0
+		}
+		if d.known[c.EditOf] {
+			// The original is queued (here or, after a Move, elsewhere);
+			// look again when messages move.
+			if wait < 0 || d.cfg.EditInterval < wait {
+				wait = d.cfg.EditInterval
+			}
+			continue
+		}
+		last, seen := d.lastEdit[c.EditOf]
+		if !seen || !now.Before(last.Add(d.cfg.EditInterval)) {
+			return c, true, 0
+		}
+		if w := last.Add(d.cfg.EditInterval).Sub(now); wait < 0 || w < wait {
+			wait = w
+		}
+	}
+	return chat.Message{}, false, wait
+}
+
+// prepareEdit checks an edit before it is sent. It reports done when the
+// edit left the queue instead: replaced or muted in the outbox meanwhile
+// (forgotten), or its original was never delivered (dead letters). An
+// error means the outbox could not be read; the caller retries.
+func (d *Dispatcher) prepareEdit(q *chatQueue, m *chat.Message) (done bool, err error) {
+	eo, ok := d.cfg.Outbox.(editOutbox)
+	if !ok {
+		return true, d.dropEdit(q, *m, "outbox keeps no delivery records")
+	}
+	queued, err := eo.Queued(m.Seq)
+	if err != nil {
+		return false, err
+	}
+	if !queued {
+		d.pop(q, m.Seq)
+		return true, nil
+	}
+	del, err := eo.Delivered(m.EditOf)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		// Not queued (nextLocked saw to that) and not delivered: the
+		// original went to the dead letters or was pruned.
+		return true, d.dropEdit(q, *m, fmt.Sprintf("original message %d was never delivered", m.EditOf))
+	case err != nil:
+		return false, err
+	case del.MessageID == "":
+		return true, d.dropEdit(q, *m, fmt.Sprintf("platform gave no id for message %d", m.EditOf))
+	}
+	m.Text = del.MessageID // carried to edit below; never rendered for an edit
+	return false, nil
+}
+
+func (d *Dispatcher) dropEdit(q *chatQueue, m chat.Message, reason string) error {
+	d.log.Warn("edit cannot be delivered; moved to dead letters", "chat", m.To.Key(), "seq", m.Seq, "reason", reason)
+	if err := d.cfg.Outbox.Drop(m.Seq, reason); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	d.pop(q, m.Seq)
+	d.observe(func(o Observer) { o.Failed(m.To.Platform, "edit_undeliverable") })
+	return nil
+}
+
+// edit sends m, a KindEdit whose Text prepareEdit set to the platform's
+// id of the original, as a new version of the original message. A
+// platform that cannot edit rejects it for good.
+func (d *Dispatcher) edit(ctx context.Context, p Platform, m chat.Message) (chat.Sent, error) {
+	ed, ok := p.Sender.(Editor)
+	if !ok {
+		return chat.Sent{}, fmt.Errorf("edit: %w: platform %s cannot edit messages", chat.ErrRejected, m.To.Platform)
+	}
+	id := m.Text
+	v := m
+	v.Kind, v.Seq, v.Text, v.EditOf = chat.KindAlert, m.EditOf, "", 0
+	if err := ed.Edit(ctx, m.To, id, v); err != nil {
+		return chat.Sent{}, err
+	}
+	return chat.Sent{MessageID: id}, nil
 }
