@@ -35,10 +35,13 @@ func decodeMessage(k, v []byte) (messageRecord, error) {
 	return m, nil
 }
 
-// NewStory is a story seen for the first time and the messages it causes.
+// NewStory is a story seen for the first time and the messages it causes:
+// Messages go to the outbox, Held (alerts waiting for a digest or for the
+// end of quiet hours) to the held alerts.
 type NewStory struct {
 	Story    story.Story
 	Messages []chat.Message
+	Held     []chat.Message
 }
 
 // Delivery records a message the platform accepted, kept so that it can be
@@ -103,8 +106,8 @@ func recentKey(firstSeen time.Time, id string) []byte {
 }
 
 // CommitPoll records one poll of a source in a single transaction, so that
-// a message is in the outbox if and only if its story is marked seen. For
-// each item not already seen (by ID or canonical link, which makes a retried
+// a message is in the outbox (or held for a digest) if and only if its
+// story is marked seen. For each item not already seen (by ID or canonical link, which makes a retried
 // or repeated poll harmless) it marks both seen, keeps the story among the
 // recent ones, and appends its messages to the outbox. It stores state
 // (unless state.Name is empty) and returns the messages enqueued, Seq set.
@@ -116,6 +119,7 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 		enqueued = enqueued[:0]
 		ids, links := bucket(tx, bucketSeenIDs), bucket(tx, bucketSeenLinks)
 		recent, out := bucket(tx, bucketRecent), bucket(tx, bucketOutbox)
+		held := bucket(tx, bucketHeld)
 		now := db.now()
 		for i := range items {
 			s := items[i].Story
@@ -149,6 +153,11 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 					return err
 				}
 				enqueued = append(enqueued, ms...)
+			}
+			for _, m := range items[i].Held {
+				if err := hold(held, m, now); err != nil {
+					return err
+				}
 			}
 		}
 		if state.Name == "" {

@@ -50,8 +50,8 @@ func TestMigrateV1FileToV2(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if v != 2 || !hasBucket {
-		t.Fatalf("after open: schema v%d, sources_added bucket %t; want v2 and the bucket", v, hasBucket)
+	if v != SchemaVersion || !hasBucket {
+		t.Fatalf("after open: schema v%d, sources_added bucket %t; want v%d and the bucket", v, hasBucket, SchemaVersion)
 	}
 	st, err := db.SourceState("Wire")
 	if err != nil || !st.Initialized || st.URL != "https://wire.example/feed" {
