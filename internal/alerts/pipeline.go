@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"time"
 
 	"frontwire/internal/chat"
 	"frontwire/internal/clock"
@@ -48,6 +49,10 @@ type Pipeline struct {
 	Clock    clock.Clock
 	Logger   *slog.Logger
 	Observer PollObserver
+	// Clusters, when set, files every new story under its event, and
+	// alerts carry the cluster's ID: storage then turns a chat's later
+	// alerts of one event into edits of the first (clusters.go).
+	Clusters Clusters
 }
 
 // Handle processes one poll; it is the sources.Handler of the scheduler.
@@ -68,6 +73,14 @@ func (p *Pipeline) Handle(ctx context.Context, poll sources.Poll) error {
 		alerting = min(poll.Source.Backfill, len(unseen))
 		sort.SliceStable(unseen, func(i, j int) bool { return unseen[i].Published.After(unseen[j].Published) })
 	}
+	var clusterIDs []string
+	if p.Clusters != nil {
+		now := time.Time{}
+		if p.Clock != nil {
+			now = p.Clock.Now()
+		}
+		clusterIDs = assignClusters(p.Clusters, unseen, now)
+	}
 	items := make([]storage.NewStory, len(unseen))
 	matched := 0
 	for i := range unseen {
@@ -76,6 +89,11 @@ func (p *Pipeline) Handle(ctx context.Context, poll sources.Poll) error {
 			continue
 		}
 		msgs := p.alertsFor(&unseen[i])
+		for j := range msgs {
+			if clusterIDs != nil && msgs[j].Alert != nil {
+				msgs[j].Alert.ClusterID = clusterIDs[i]
+			}
+		}
 		matched += len(msgs)
 		items[i].Messages = msgs
 	}
