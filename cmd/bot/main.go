@@ -64,6 +64,16 @@ Usage:
   bot bench match [-subs N] [-stories M] [-seed S] [-naive-sample K] [-json]
                                 measure the matcher
   bot healthcheck [-url URL]    exit 0 when the running bot's /healthz answers 200
+  bot backup [-config PATH] FILE
+                                copy the database to FILE, also while the bot runs
+  bot restore [-config PATH] [-force] FILE
+                                replace the database with a backup (bot stopped)
+  bot export-subscriptions [-config PATH] [-o FILE]
+                                write every subscription as JSON
+  bot import-subscriptions [-config PATH] FILE
+                                add the subscriptions of an export (bot stopped)
+  bot sources [-config PATH] [-json]
+                                each source's last success, errors and next poll
   bot version                   print the version
 `
 
@@ -85,6 +95,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runBench(ctx, args, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, args, getenv, stderr)
+	case "backup":
+		return runBackup(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		return runRestore(args, getenv, stdin, stdout, stderr)
+	case "export-subscriptions":
+		return runExportSubscriptions(ctx, args, getenv, stdout, stderr)
+	case "import-subscriptions":
+		return runImportSubscriptions(args, getenv, stdout, stderr)
+	case "sources":
+		return runSources(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "frontwire", version)
 		return nil
