@@ -53,6 +53,19 @@ type Pipeline struct {
 	// alerts carry the cluster's ID: storage then turns a chat's later
 	// alerts of one event into edits of the first (clusters.go).
 	Clusters Clusters
+	// Cadence, when set, decides which alerts wait for a digest (a digest
+	// subscription, or the chat's quiet hours): those are held in the
+	// poll's transaction instead of enqueued (digest.Policy).
+	Cadence Cadence
+}
+
+// Cadence is the digest policy the pipeline consults; digest.Policy
+// satisfies it.
+type Cadence interface {
+	// Instant reports whether a subscription delivers at once.
+	Instant(subscriptionID uint64) bool
+	// Hold splits one story's messages into those sent now and those held.
+	Hold(now time.Time, msgs []chat.Message) (send, held []chat.Message, err error)
 }
 
 // Handle processes one poll; it is the sources.Handler of the scheduler.
@@ -95,6 +108,13 @@ func (p *Pipeline) Handle(ctx context.Context, poll sources.Poll) error {
 			}
 		}
 		matched += len(msgs)
+		if p.Cadence != nil {
+			send, held, err := p.Cadence.Hold(p.now(unseen[i].FirstSeen), msgs)
+			if err != nil {
+				return fmt.Errorf("pipeline %s: %w", poll.Source.Name, err)
+			}
+			msgs, items[i].Held = send, held
+		}
 		items[i].Messages = msgs
 	}
 	poll.State.ItemsSeen += len(unseen)
@@ -142,6 +162,11 @@ func (p *Pipeline) alertsFor(st *story.Story) []chat.Message {
 		if i, ok := byChat[key]; ok {
 			a := msgs[i].Alert
 			a.Matched = mergeTerms(a.Matched, h.Terms)
+			// An instant subscription names the alert, so that another
+			// subscription's digest cadence does not hold it.
+			if p.Cadence != nil && !p.Cadence.Instant(a.SubscriptionID) && p.Cadence.Instant(h.ID) {
+				a.SubscriptionID, a.Query = h.ID, h.Query
+			}
 			continue
 		}
 		byChat[key] = len(msgs)
@@ -179,4 +204,12 @@ func mergeTerms(dst, add []string) []string {
 		}
 	}
 	return dst
+}
+
+// now is the clock's time, or fallback without a clock.
+func (p *Pipeline) now(fallback time.Time) time.Time {
+	if p.Clock != nil {
+		return p.Clock.Now()
+	}
+	return fallback
 }

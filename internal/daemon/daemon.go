@@ -17,6 +17,7 @@ import (
 	"frontwire/internal/alerts"
 	"frontwire/internal/chat"
 	"frontwire/internal/clock"
+	"frontwire/internal/clusters"
 	"frontwire/internal/config"
 	"frontwire/internal/metrics"
 	"frontwire/internal/sources"
@@ -147,6 +148,11 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 		Clock:    opt.Clock,
 		Logger:   log,
 		Observer: d.Metrics,
+	}
+	// Stories of the last day, clustered again, so that a restart keeps
+	// each chat's alerts of one event together.
+	if d.Pipeline.Clusters, err = alerts.LoadClusters(db, clusters.Config{}, opt.Clock.Now()); err != nil {
+		return nil, err
 	}
 	d.Scheduler, err = sources.NewScheduler(sources.SchedulerConfig{
 		Sources:         cfg.Sources,
