@@ -136,6 +136,15 @@ type Scheduler struct {
 
 	randMu sync.Mutex
 	rand   *rand.Rand
+
+	// Sources can be added and removed while Run runs (runtime.go): mu
+	// guards entries, byName, hosts and the fields below.
+	mu          sync.RWMutex
+	defaultSpec string
+	perHost     int
+	cron        *cron.Cron
+	runCtx      context.Context
+	cronIDs     map[string]cron.EntryID
 }
 
 // NewScheduler checks the configuration (schedules parse, names are unique
@@ -178,6 +187,10 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 		global:  make(chan struct{}, cfg.MaxConcurrent),
 		hosts:   map[string]chan struct{}{},
 		rand:    cfg.Rand,
+
+		defaultSpec: cfg.DefaultSchedule,
+		perHost:     cfg.PerHostConcurrent,
+		cronIDs:     map[string]cron.EntryID{},
 	}
 	var problems []error
 	for i, src := range cfg.Sources {
@@ -223,8 +236,9 @@ func hostKey(raw string) string {
 
 // Sources returns the scheduled sources in configuration order.
 func (s *Scheduler) Sources() []config.Source {
-	out := make([]config.Source, len(s.entries))
-	for i, e := range s.entries {
+	entries := s.snapshot()
+	out := make([]config.Source, len(entries))
+	for i, e := range entries {
 		out[i] = e.src
 	}
 	return out
@@ -243,17 +257,24 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		cron.WithLogger(cronLogger{s.log}),
 		cron.WithChain(cron.Recover(cronLogger{s.log}), cron.SkipIfStillRunning(cronLogger{s.log})),
 	)
+	s.mu.Lock()
 	for _, e := range s.entries {
 		name := e.src.Name
-		if _, err := c.AddFunc(e.spec, func() { s.scheduled(ctx, name) }); err != nil {
+		id, err := c.AddFunc(e.spec, func() { s.scheduled(ctx, name) })
+		if err != nil {
+			s.mu.Unlock()
 			return fmt.Errorf("schedule source %q: %w", name, err)
 		}
+		s.cronIDs[name] = id
 	}
+	s.cron, s.runCtx = c, ctx
+	entries := append([]*entry(nil), s.entries...)
+	s.mu.Unlock()
 	c.Start()
 
 	var wg sync.WaitGroup
 	now := s.clock.Now()
-	for _, e := range s.entries {
+	for _, e := range entries {
 		st, err := s.state(e)
 		if err != nil {
 			s.log.Warn("read source state", "source", e.src.Name, "error", err)
@@ -266,6 +287,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 
 	<-ctx.Done()
+	s.mu.Lock()
+	s.cron, s.runCtx = nil, nil
+	s.mu.Unlock()
 	stopped := c.Stop()
 	<-stopped.Done()
 	wg.Wait()
@@ -293,9 +317,10 @@ func (s *Scheduler) scheduled(ctx context.Context, name string) {
 // bounds, and returns the failures joined. Sources that are backing off or
 // already being polled are skipped without error.
 func (s *Scheduler) PollAll(ctx context.Context) error {
-	errs := make([]error, len(s.entries))
+	entries := s.snapshot()
+	errs := make([]error, len(entries))
 	var wg sync.WaitGroup
-	for i, e := range s.entries {
+	for i, e := range entries {
 		wg.Go(func() {
 			err := s.PollNow(ctx, e.src.Name)
 			if errors.Is(err, ErrBackingOff) || errors.Is(err, ErrBusy) {
@@ -314,7 +339,7 @@ func (s *Scheduler) PollAll(ctx context.Context) error {
 // returns a *BackoffError; if a poll of it is already running it returns
 // ErrBusy.
 func (s *Scheduler) PollNow(ctx context.Context, name string) error {
-	e, ok := s.byName[name]
+	e, ok := s.lookup(name)
 	if !ok {
 		return fmt.Errorf("poll %q: %w", name, ErrUnknownSource)
 	}
@@ -438,7 +463,9 @@ func (s *Scheduler) state(e *entry) (storage.SourceState, error) {
 }
 
 func (s *Scheduler) acquire(ctx context.Context, host string) (func(), error) {
+	s.mu.RLock()
 	hs := s.hosts[host]
+	s.mu.RUnlock()
 	select {
 	case hs <- struct{}{}:
 	case <-ctx.Done():
