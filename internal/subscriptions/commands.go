@@ -60,6 +60,11 @@ type ServiceConfig struct {
 	CommandsPerMinute int // per user; default 20
 	PreviewWindow     time.Duration
 	PreviewMax        int
+	// Cadence keeps digest cadences, time zones and quiet hours for /set,
+	// /quiet and /timezone; nil turns those commands off.
+	Cadence CadenceStore
+	// Location is the bot's time zone, for chats that set none.
+	Location *time.Location
 }
 
 // Service runs the platform-neutral chat commands and keeps the index in
@@ -122,7 +127,7 @@ func (s *Service) LoadIndex() (int, error) {
 // lower, so this only stops abuse early.
 const maxCommandLen = 4096
 
-var mutating = map[string]bool{"subscribe": true, "unsubscribe": true, "pause": true, "resume": true}
+var mutating = map[string]bool{"subscribe": true, "unsubscribe": true, "pause": true, "resume": true, "set": true}
 
 // Handle runs one command and returns the reply. It never panics on user
 // input and always answers.
@@ -158,6 +163,12 @@ func (s *Service) Handle(ctx context.Context, cmd chat.Command) chat.Reply {
 		return s.preview(cmd)
 	case "sources":
 		return s.sources()
+	case "set":
+		return s.setCommand(cmd)
+	case "quiet":
+		return s.quiet(cmd)
+	case "timezone":
+		return s.timezone(cmd)
 	default:
 		return chat.Reply{Text: fmt.Sprintf("Unknown command /%s. Send /help for the list.", truncate(cmd.Name, 32))}
 	}
@@ -171,6 +182,9 @@ const helpText = `Commands:
 /resume [ID] – resume one subscription, or all
 /preview QUERY – what QUERY would have matched in the last 24 hours
 /sources – the news sources and their health
+/set ID digest hourly|daily 08:00|instant – a digest instead of an alert per story
+/quiet 23:00-07:00 – hold alerts at night, one digest when quiet hours end (/quiet off)
+/timezone Europe/Kyiv – the chat's time zone for digests and quiet hours
 
 Queries: words are all required (Ukraine peace); "peace plan" is a phrase; Witkoff OR Kushner; -word excludes; (a OR b) c groups; negotiat* is a prefix; title:Witkoff and source:reuters restrict a term. Case and accents do not matter.`
 
