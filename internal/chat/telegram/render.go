@@ -69,6 +69,11 @@ func RenderAlert(a chat.Alert, preview bool) string {
 		matched = truncUnits("Matched: "+matched, maxMatchedUnits)
 	}
 	metaLine := truncUnits(strings.Join(meta, " · "), maxMetaUnits)
+	alsoHTML, alsoUnits := renderAlso(a.Also)
+	footer := ""
+	if a.Number != 0 {
+		footer = fmt.Sprintf("/why %d · /mute %d", a.Number, a.Number)
+	}
 
 	// The visible text is the plain pieces joined by newlines; markup and
 	// entities do not count towards the limit.
@@ -80,6 +85,12 @@ func RenderAlert(a chat.Alert, preview bool) string {
 	if matched != "" {
 		tail = append(tail, matched)
 		fixed += 2 + units(matched)
+	}
+	if alsoHTML != "" {
+		fixed += 2 + alsoUnits
+	}
+	if footer != "" {
+		fixed += 2 + units(footer)
 	}
 	summary := cleanText(a.Summary)
 	if summary != "" {
@@ -110,7 +121,68 @@ func RenderAlert(a chat.Alert, preview bool) string {
 		b.WriteString("\n\n")
 		b.WriteString(escapeHTML(t))
 	}
+	if alsoHTML != "" {
+		b.WriteString("\n\n")
+		b.WriteString(alsoHTML)
+	}
+	if footer != "" {
+		b.WriteString("\n\n")
+		b.WriteString(escapeHTML(footer))
+	}
 	return b.String()
+}
+
+// Caps on the "Also reported by" line: outlets named, and units per name.
+const (
+	maxAlsoShown      = 5
+	maxAlsoNameUnits  = 64
+	alsoReportedLabel = "Also reported by: "
+)
+
+// renderAlso renders the other outlets of a story's cluster as one line,
+// "Also reported by: AP, BBC (3 more)", each name linked to its story when
+// the link is http(s). It returns the HTML and its visible length in
+// UTF-16 units, which is at most about 400 whatever the feeds say.
+func renderAlso(also []chat.Outlet) (html string, visible int) {
+	var b strings.Builder
+	shown, more := 0, 0
+	for _, o := range also {
+		name := truncUnits(oneLine(o.Source), maxAlsoNameUnits)
+		if name == "" {
+			name = truncUnits(oneLine(o.Title), maxAlsoNameUnits)
+		}
+		if name == "" {
+			continue
+		}
+		if shown == maxAlsoShown {
+			more++
+			continue
+		}
+		if shown == 0 {
+			b.WriteString(escapeHTML(alsoReportedLabel))
+			visible += units(alsoReportedLabel)
+		} else {
+			b.WriteString(", ")
+			visible += 2
+		}
+		if link, _ := safeLink(o.Link); link != "" {
+			b.WriteString(`<a href="`)
+			b.WriteString(escapeHTML(link))
+			b.WriteString(`">`)
+			b.WriteString(escapeHTML(name))
+			b.WriteString("</a>")
+		} else {
+			b.WriteString(escapeHTML(name))
+		}
+		visible += units(name)
+		shown++
+	}
+	if more > 0 {
+		m := fmt.Sprintf(" (%d more)", more)
+		b.WriteString(m)
+		visible += units(m)
+	}
+	return b.String(), visible
 }
 
 // escapeHTML escapes text for Telegram's HTML parse mode: the three
