@@ -60,6 +60,12 @@ type ServiceConfig struct {
 	CommandsPerMinute int // per user; default 20
 	PreviewWindow     time.Duration
 	PreviewMax        int
+	// Admins are the users ("telegram:USERID", "discord:USERID") who may
+	// add and remove sources from chat (admin_commands.go).
+	Admins []string
+	// SourceAdmin adds and removes sources for /addsource and
+	// /removesource; nil turns those commands off.
+	SourceAdmin SourceAdmin
 	// Cadence keeps digest cadences, time zones and quiet hours for /set,
 	// /quiet and /timezone; nil turns those commands off.
 	Cadence CadenceStore
@@ -163,6 +169,10 @@ func (s *Service) Handle(ctx context.Context, cmd chat.Command) chat.Reply {
 		return s.preview(cmd)
 	case "sources":
 		return s.sources()
+	case "addsource":
+		return s.addSource(ctx, cmd)
+	case "removesource":
+		return s.removeSource(ctx, cmd)
 	case "set":
 		return s.setCommand(cmd)
 	case "quiet":
@@ -182,6 +192,7 @@ const helpText = `Commands:
 /resume [ID] – resume one subscription, or all
 /preview QUERY – what QUERY would have matched in the last 24 hours
 /sources – the news sources and their health
+/addsource URL [name], /removesource NAME – add or remove a feed (the bot's operators only)
 /set ID digest hourly|daily 08:00|instant – a digest instead of an alert per story
 /quiet 23:00-07:00 – hold alerts at night, one digest when quiet hours end (/quiet off)
 /timezone Europe/Kyiv – the chat's time zone for digests and quiet hours
