@@ -77,7 +77,7 @@ func parseOps(fs *flag.FlagSet, args []string, want int, usage string) ([]string
 
 // errRunning is the answer of the commands that need the bot stopped.
 func errRunning(db string) error {
-	return &exitError{code: 1, err: fmt.Errorf("Frontwire is running and holds %s: stop Frontwire first (for example `docker compose stop frontwire`), then run this again", db)}
+	return &exitError{code: 1, err: fmt.Errorf("stop Frontwire first: it is running and holds %s (for example `docker compose stop frontwire`), then run this again", db)}
 }
 
 // copyDatabase writes a consistent copy of the database to w: directly when
