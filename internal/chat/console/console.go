@@ -139,6 +139,8 @@ func (c *Console) Send(ctx context.Context, m chat.Message) (chat.Sent, error) {
 	var text string
 	if m.Kind == chat.KindAlert && m.Alert != nil {
 		text = RenderAlert(*m.Alert, c.loc)
+	} else if m.Kind == chat.KindDigest && m.Digest != nil {
+		text = RenderDigest(*m.Digest)
 	} else {
 		text = indent(m.Text)
 	}
@@ -168,6 +170,24 @@ func RenderAlert(a chat.Alert, loc *time.Location) string {
 	}
 	if len(a.Matched) > 0 {
 		b.WriteString("│ matched: " + oneLine(strings.Join(a.Matched, ", ")) + "\n")
+	}
+	b.WriteString("└─\n")
+	return b.String()
+}
+
+// RenderDigest lays a digest out as plain text, one numbered event a line.
+func RenderDigest(d chat.Digest) string {
+	var b strings.Builder
+	b.WriteString("┌─ " + oneLine(d.Title) + "\n")
+	for i, it := range d.Items {
+		line := strconv.Itoa(i+1) + ". " + oneLine(it.Title) + " — " + oneLine(it.Source)
+		if it.Outlets > 1 {
+			line += " · " + strconv.Itoa(it.Outlets) + " outlets"
+		}
+		b.WriteString("│ " + line + "\n")
+		if it.Link != "" {
+			b.WriteString("│    " + oneLine(it.Link) + "\n")
+		}
 	}
 	b.WriteString("└─\n")
 	return b.String()

@@ -280,6 +280,8 @@ func render(m chat.Message) (*discordgo.MessageSend, error) {
 	switch {
 	case m.Kind == chat.KindAlert && m.Alert != nil:
 		msg = RenderAlert(*m.Alert)
+	case m.Kind == chat.KindDigest && m.Digest != nil && len(m.Digest.Items) > 0:
+		msg = RenderDigest(*m.Digest)
 	case m.Kind == chat.KindText || (m.Kind == "" && m.Text != ""):
 		if strings.TrimSpace(m.Text) == "" {
 			return nil, fmt.Errorf("discord: empty text message: %w", chat.ErrRejected)

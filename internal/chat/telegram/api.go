@@ -186,6 +186,11 @@ func (b *Bot) render(m chat.Message) (text, parseMode string, err error) {
 			return "", "", fmt.Errorf("telegram: %w: alert message without an alert", chat.ErrRejected)
 		}
 		return RenderAlert(*m.Alert, b.cfg.LinkPreviews), "HTML", nil
+	case chat.KindDigest:
+		if m.Digest == nil || len(m.Digest.Items) == 0 {
+			return "", "", fmt.Errorf("telegram: %w: digest message without items", chat.ErrRejected)
+		}
+		return RenderDigest(*m.Digest), "HTML", nil
 	case chat.KindText:
 		t := truncUnits(cleanText(m.Text), MaxTextUnits)
 		if t == "" {
