@@ -19,6 +19,7 @@ import (
 	"frontwire/internal/clock"
 	"frontwire/internal/clusters"
 	"frontwire/internal/config"
+	"frontwire/internal/digest"
 	"frontwire/internal/metrics"
 	"frontwire/internal/sources"
 	"frontwire/internal/storage"
@@ -61,6 +62,8 @@ type Daemon struct {
 	Pipeline   *alerts.Pipeline
 	Dispatcher *alerts.Dispatcher
 	Metrics    *metrics.Metrics
+	// Digests turns held alerts into digests when they fall due.
+	Digests *digest.Scheduler
 
 	log      *slog.Logger
 	clk      clock.Clock
@@ -114,6 +117,8 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 		Logger:            log,
 		MaxPerChat:        cfg.Bot.MaxSubscriptionsPerChat,
 		CommandsPerMinute: cfg.Bot.CommandsPerMinute,
+		Cadence:           db,
+		Location:          loc,
 	})
 	start := time.Now()
 	n, err := d.Service.LoadIndex()
@@ -148,7 +153,16 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 		Clock:    opt.Clock,
 		Logger:   log,
 		Observer: d.Metrics,
+		Cadence:  &digest.Policy{Settings: db, Location: loc},
 	}
+	d.Digests = digest.NewScheduler(digest.SchedulerConfig{
+		Store:    db,
+		Clock:    opt.Clock,
+		Logger:   log,
+		Location: loc,
+		Notify:   d.Dispatcher.Notify,
+		Fits:     digestFits,
+	})
 	// Stories of the last day, clustered again, so that a restart keeps
 	// each chat's alerts of one event together.
 	if d.Pipeline.Clusters, err = alerts.LoadClusters(db, clusters.Config{}, opt.Clock.Now()); err != nil {
@@ -181,6 +195,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	parts := append([]func(context.Context) error{
 		d.Dispatcher.Run,
 		d.Scheduler.Run,
+		d.Digests.Run,
 		d.prune,
 		d.refreshGauges,
 		d.control,

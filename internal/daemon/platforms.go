@@ -102,3 +102,16 @@ func discordChannelRates(n int, window time.Duration) []alerts.Rate {
 // defaultPlatformClient is the HTTP client for chat platforms when the
 // caller gives none.
 func defaultPlatformClient() *http.Client { return &http.Client{Timeout: 90 * time.Second} }
+
+// digestFits tells the digest scheduler whether a digest fits one message
+// of the platform, so that long digests are split before they are queued.
+// Platforms without a limit (the console) rely on the item cap alone.
+func digestFits(platform string, d chat.Digest) bool {
+	switch platform {
+	case telegram.Platform:
+		return telegram.DigestFits(d)
+	case discord.Platform:
+		return discord.DigestFits(d)
+	}
+	return true
+}
