@@ -205,8 +205,18 @@ func RenderAlert(a chat.Alert) *discordgo.MessageSend {
 		URL:   httpURL(a.Link),
 		Color: Colour(a.SubscriptionID),
 	}
-	if src := strings.TrimSpace(a.Source); src != "" {
-		e.Footer = &discordgo.MessageEmbedFooter{Text: plain(src, maxFooter)}
+	footer := strings.TrimSpace(a.Source)
+	if a.Number != 0 {
+		// The alert's handle, so that /why and /mute can name it.
+		cmds := fmt.Sprintf("/why %d · /mute %d", a.Number, a.Number)
+		if footer != "" {
+			footer = plain(footer, maxFooter-length(cmds)-3) + " · " + cmds
+		} else {
+			footer = cmds
+		}
+	}
+	if footer != "" {
+		e.Footer = &discordgo.MessageEmbedFooter{Text: plain(footer, maxFooter)}
 	}
 	if !a.Published.IsZero() {
 		e.Timestamp = a.Published.UTC().Format(time.RFC3339)
@@ -220,6 +230,9 @@ func RenderAlert(a chat.Alert) *discordgo.MessageSend {
 			Name:  "Matched",
 			Value: escape(matched, maxFieldValue),
 		}}
+	}
+	if also := renderAlso(a.Also); also != "" {
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Also reported by", Value: also})
 	}
 	// The description gets whatever the rest of the embed leaves of the
 	// total allowance.
@@ -337,4 +350,50 @@ func ValidateMessage(m *discordgo.MessageSend) error {
 		bad("embeds total %d characters, limit %d", total, maxEmbedTotal)
 	}
 	return errors.Join(errs...)
+}
+
+// Caps on the "Also reported by" field: outlets named, and characters per
+// name. Five names of 64 with their links stay far below the field's 1024.
+const (
+	maxAlsoShown = 5
+	maxAlsoName  = 64
+)
+
+// renderAlso lists the other outlets of the alert's cluster, "AP, BBC (3
+// more)", each name escaped and linked to its story when the link is
+// http(s). The result fits a field value.
+func renderAlso(also []chat.Outlet) string {
+	var parts []string
+	more := 0
+	for _, o := range also {
+		name := strings.TrimSpace(o.Source)
+		if name == "" {
+			name = strings.TrimSpace(o.Title)
+		}
+		if name == "" {
+			continue
+		}
+		if len(parts) == maxAlsoShown {
+			more++
+			continue
+		}
+		name = escape(name, maxAlsoName)
+		// A masked link's URL ends at the first ")"; percent-encoded
+		// brackets and spaces mean the same to the browser.
+		if u := httpURL(o.Link); u != "" && length(u) <= 200 {
+			u = strings.NewReplacer("(", "%28", ")", "%29", " ", "%20", "<", "%3C", ">", "%3E").Replace(u)
+			name = "[" + name + "](" + u + ")"
+		}
+		parts = append(parts, name)
+	}
+	out := strings.Join(parts, ", ")
+	if more > 0 {
+		out += fmt.Sprintf(" (%d more)", more)
+	}
+	if length(out) > maxFieldValue {
+		// Not reachable with the caps above; kept so a change to them
+		// cannot produce an invalid message.
+		out = plain(out, maxFieldValue)
+	}
+	return out
 }
