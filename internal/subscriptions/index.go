@@ -14,8 +14,9 @@ import (
 // The index is a percolator: instead of checking every subscription against
 // every story, each query is filed under a few terms it cannot match
 // without, and a story looks up only the queries filed under its own
-// tokens. Those candidates are then checked exactly with Query.Match, so
-// the result is the same as a full scan (NaiveMatch), only cheaper.
+// tokens. Those candidates are then checked exactly with the evaluator
+// behind Query.Match, so the result is the same set as a full scan
+// (NaiveMatch), only cheaper.
 //
 // Which terms a query is filed under (keys):
 //   - a word: the word;
@@ -31,10 +32,10 @@ import (
 // one part of every query must hold a word to look for), so there is no
 // always-verify list.
 //
-// Rarity is estimated without looking at any stories, from what holds for
-// news text in every language we tested: a short list of function words
-// is very common, and otherwise longer words are rarer; single ideographs
-// and bare numbers are common. A title: term is rarer than the same word
+// Rarity is estimated without looking at any stories, by a heuristic that
+// holds broadly for news text: a short list of English function and
+// near-universal words is very common, and otherwise longer words are
+// rarer; single ideographs and bare numbers are common. A title: term is rarer than the same word
 // anywhere; a source: term occurs in every story of that source. The
 // estimate only decides which key is used; it never changes a result.
 
@@ -48,7 +49,8 @@ type Hit struct {
 
 // Index finds the subscriptions a story matches. It is safe for concurrent
 // Match while Add and Remove run: Match holds a read lock, Add and Remove a
-// write lock for a few microseconds (they never rebuild the index).
+// write lock for microseconds (Remove copies the posting lists it changes;
+// neither ever rebuilds the index).
 type Index struct {
 	mu       sync.RWMutex
 	entries  []entry           // by slot; q == nil marks a free slot
