@@ -171,8 +171,53 @@ func RenderAlert(a chat.Alert, loc *time.Location) string {
 	if len(a.Matched) > 0 {
 		b.WriteString("│ matched: " + oneLine(strings.Join(a.Matched, ", ")) + "\n")
 	}
+	if also := renderAlso(a.Also); also != "" {
+		b.WriteString("│ Also reported by: " + also + "\n")
+		for i, o := range a.Also {
+			if i == maxAlsoShown {
+				break
+			}
+			if o.Link != "" {
+				b.WriteString("│    " + oneLine(o.Source) + ": " + oneLine(o.Link) + "\n")
+			}
+		}
+	}
+	if a.Number != 0 {
+		n := strconv.FormatUint(a.Number, 10)
+		b.WriteString("│ /why " + n + " · /mute " + n + "\n")
+	}
 	b.WriteString("└─\n")
 	return b.String()
+}
+
+// maxAlsoShown is how many other outlets an alert names; the rest are
+// counted.
+const maxAlsoShown = 5
+
+// renderAlso is "AP, BBC (3 more)".
+func renderAlso(also []chat.Outlet) string {
+	var names []string
+	for i, o := range also {
+		if i == maxAlsoShown {
+			break
+		}
+		names = append(names, oneLine(o.Source))
+	}
+	out := strings.Join(names, ", ")
+	if len(also) > maxAlsoShown {
+		out += " (" + strconv.Itoa(len(also)-maxAlsoShown) + " more)"
+	}
+	return out
+}
+
+// Edit prints the new version of an alert sent earlier as an "edited"
+// block: a terminal cannot change what it already printed.
+func (c *Console) Edit(ctx context.Context, to chat.Address, messageID string, m chat.Message) error {
+	if m.Alert == nil {
+		return fmt.Errorf("console: %w: edit without an alert", chat.ErrRejected)
+	}
+	c.print("┌─ EDITED message " + oneLine(messageID) + "\n" + strings.TrimPrefix(RenderAlert(*m.Alert, c.loc), "┌─ "))
+	return nil
 }
 
 // RenderDigest lays a digest out as plain text, one numbered event a line.
