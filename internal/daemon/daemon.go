@@ -59,6 +59,8 @@ type Daemon struct {
 	Index      *subscriptions.Index
 	Service    *subscriptions.Service
 	Scheduler  *sources.Scheduler
+	// Runtime adds and removes sources while running (/addsource).
+	Runtime *sources.Runtime
 	Pipeline   *alerts.Pipeline
 	Dispatcher *alerts.Dispatcher
 	Metrics    *metrics.Metrics
@@ -117,6 +119,8 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 		Logger:            log,
 		MaxPerChat:        cfg.Bot.MaxSubscriptionsPerChat,
 		CommandsPerMinute: cfg.Bot.CommandsPerMinute,
+		Admins:            cfg.Bot.Admins,
+		SourceAdmin:       sourceAdmin{d},
 		Cadence:           db,
 		Location:          loc,
 	})
@@ -168,8 +172,14 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 	if d.Pipeline.Clusters, err = alerts.LoadClusters(db, clusters.Config{}, opt.Clock.Now()); err != nil {
 		return nil, err
 	}
+	// Sources added at run time join the configured ones; the
+	// configuration wins a name clash.
+	added, err := db.AddedSources()
+	if err != nil {
+		return nil, err
+	}
 	d.Scheduler, err = sources.NewScheduler(sources.SchedulerConfig{
-		Sources:         cfg.Sources,
+		Sources:         sources.MergeSources(cfg.Sources, added, log),
 		DefaultSchedule: cfg.Bot.PollSchedule,
 		Fetcher:         sources.NewFetcher(opt.FeedClient, sources.UserAgent(opt.Version), opt.Clock),
 		Store:           db,
@@ -180,6 +190,9 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 		Location:        loc,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := d.wireSources(opt); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -280,7 +293,7 @@ func (d *Daemon) sourceInfos() ([]subscriptions.SourceInfo, error) {
 		byName[s.Name] = s
 	}
 	var out []subscriptions.SourceInfo
-	for _, src := range d.Config.Sources {
+	for _, src := range d.Scheduler.Sources() {
 		s := byName[src.Name]
 		out = append(out, subscriptions.SourceInfo{
 			Name: src.Name, LastSuccess: s.LastSuccess, LastError: s.LastError,
