@@ -21,7 +21,7 @@ func benchMatch(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	subs := fs.Int("subs", 100000, "subscriptions to generate")
 	stories := fs.Int("stories", 10000, "stories to match")
 	seed := fs.Int64("seed", 1, "workload seed")
-	naive := fs.Int("naive-sample", 0, "stories for the naive full scan (default: all, or fewer at large -subs)")
+	naive := fs.Int("naive-sample", 0, "stories for the naive full scan (default: max(10, 50,000,000 / subs))")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return &exitError{code: 2}
