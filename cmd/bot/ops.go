@@ -75,6 +75,9 @@ func parseOps(fs *flag.FlagSet, args []string, want int, usage string) ([]string
 	return fs.Args(), nil
 }
 
+// errNoDatabase means data_dir holds no database yet.
+var errNoDatabase = errors.New("no database")
+
 // errRunning is the answer of the commands that need the bot stopped.
 func errRunning(db string) error {
 	return &exitError{code: 1, err: fmt.Errorf("stop Frontwire first: it is running and holds %s (for example `docker compose stop frontwire`), then run this again", db)}
@@ -94,7 +97,7 @@ func copyDatabase(ctx context.Context, p opsPaths, w io.Writer) (via string, err
 	}
 	if !errors.Is(err, storage.ErrLocked) {
 		if _, statErr := os.Stat(p.db); errors.Is(statErr, os.ErrNotExist) {
-			return "", fmt.Errorf("no database at %s: check data_dir in the configuration", p.db)
+			return "", fmt.Errorf("%w at %s: check data_dir in the configuration", errNoDatabase, p.db)
 		}
 		return "", err
 	}
@@ -119,7 +122,7 @@ func openSnapshot(ctx context.Context, p opsPaths) (db *storage.DB, closeFn func
 	}
 	if !errors.Is(err, storage.ErrLocked) {
 		if _, statErr := os.Stat(p.db); errors.Is(statErr, os.ErrNotExist) {
-			return nil, nil, fmt.Errorf("no database at %s: check data_dir in the configuration", p.db)
+			return nil, nil, fmt.Errorf("%w at %s: check data_dir in the configuration", errNoDatabase, p.db)
 		}
 		return nil, nil, err
 	}
@@ -504,14 +507,20 @@ func runSources(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
+	var states []storage.SourceState
 	db, closeDB, err := openSnapshot(ctx, p)
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoDatabase):
+		// Never run yet: the configured sources, none polled.
+		fmt.Fprintf(stderr, "bot: %v; no source has been polled yet\n", err)
+	case err != nil:
 		return err
-	}
-	states, err := db.SourceStates()
-	closeDB()
-	if err != nil {
-		return err
+	default:
+		states, err = db.SourceStates()
+		closeDB()
+		if err != nil {
+			return err
+		}
 	}
 	lines := sourceLines(cfg.Sources, states)
 	if *asJSON {

@@ -538,7 +538,18 @@ url = "https://reader:hunter2@feeds.example/rss?token=s3cr3t&lang=en"
 		if strings.Contains(stdout, "hunter2") {
 			t.Errorf("table shows the password:\n%s", stdout)
 		}
+		t.Logf("bot sources:\n%s", stdout)
 	}
+	t.Run("never run", func(t *testing.T) {
+		empty := opsConfig(t, t.TempDir(), "")
+		stdout, stderr, err := runIn(t, "", "sources", "-config", empty)
+		if err != nil {
+			t.Fatalf("sources without a database: %v", err)
+		}
+		if !strings.Contains(stdout, "Preview Wire") || !strings.Contains(stdout, "never") || !strings.Contains(stderr, "no source has been polled yet") {
+			t.Fatalf("sources without a database:\n%s\n%s", stdout, stderr)
+		}
+	})
 	t.Run("bot stopped", check)
 	t.Run("bot running", func(t *testing.T) {
 		// A config with an http source the daemon would try to fetch:
