@@ -169,6 +169,10 @@ func (s *Service) Handle(ctx context.Context, cmd chat.Command) chat.Reply {
 		return s.preview(cmd)
 	case "sources":
 		return s.sources()
+	case "why":
+		return s.why(cmd)
+	case "mute":
+		return s.mute(cmd)
 	case "addsource":
 		return s.addSource(ctx, cmd)
 	case "removesource":
@@ -192,6 +196,7 @@ const helpText = `Commands:
 /resume [ID] – resume one subscription, or all
 /preview QUERY – what QUERY would have matched in the last 24 hours
 /sources – the news sources and their health
+/why N – why you got alert N and who else reported it; /mute N – no more updates of that story here
 /addsource URL [name], /removesource NAME – add or remove a feed (the bot's operators only)
 /set ID digest hourly|daily 08:00|instant – a digest instead of an alert per story
 /quiet 23:00-07:00 – hold alerts at night, one digest when quiet hours end (/quiet off)
