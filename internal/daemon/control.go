@@ -89,6 +89,16 @@ func (d *Daemon) control(ctx context.Context) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
+			if ctx.Err() == nil {
+				// Out of file descriptors or the like: the socket stays,
+				// try again shortly rather than spin.
+				d.log.Error("control socket accept", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-d.clk.After(100 * time.Millisecond):
+				}
+				continue
+			}
 			<-stopped
 			wg.Wait()
 			_ = os.Remove(path)

@@ -153,15 +153,18 @@ func Replace(path, from, stamp string, timeout time.Duration) (string, error) {
 		// Opening read-write takes the exclusive lock a running Frontwire
 		// holds; nothing is written to a file that already exists.
 		cur, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
-		if err != nil {
-			if errors.Is(err, berrors.ErrTimeout) {
-				return "", fmt.Errorf("restore to %s: gave up after %s: %w", path, timeout, ErrLocked)
-			}
-			return "", fmt.Errorf("restore to %s: lock current database: %w", path, err)
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
+			return "", fmt.Errorf("restore to %s: gave up after %s: %w", path, timeout, ErrLocked)
+		case err != nil:
+			// bbolt takes the lock before it reads the file, so a file it
+			// rejects is held by nobody: a damaged database is moved
+			// aside like any other.
+		default:
+			// Closed after the renames: the lock stays on the old file's
+			// inode until the new one is in place.
+			defer cur.Close()
 		}
-		// Closed after the renames: the lock stays on the old file's inode
-		// until the new one is in place.
-		defer cur.Close()
 		bak = path + ".bak-" + stamp
 		if _, err := os.Stat(bak); err == nil {
 			return "", fmt.Errorf("restore to %s: %s already exists", path, bak)

@@ -195,3 +195,25 @@ func TestReplace(t *testing.T) {
 		}
 	})
 }
+
+func TestReplaceMovesADamagedDatabaseAside(t *testing.T) {
+	src := filled(t)
+	backup := src.Path()
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "frontwire.db")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("damaged "), 2048), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bak, err := Replace(path, backup, "x", time.Second)
+	if err != nil {
+		t.Fatalf("Replace over a damaged file: %v", err)
+	}
+	if b, err := os.ReadFile(bak); err != nil || !bytes.HasPrefix(b, []byte("damaged ")) {
+		t.Fatalf("damaged file not kept at %s: %v", bak, err)
+	}
+	if info, err := Inspect(path, time.Second); err != nil || info.Counts != want321 {
+		t.Fatalf("restored: %+v, %v", info, err)
+	}
+}
