@@ -74,6 +74,10 @@ Usage:
                                 add the subscriptions of an export (bot stopped)
   bot sources [-config PATH] [-json]
                                 each source's last success, errors and next poll
+  bot sources import [-config PATH] [-no-fetch] FILE.opml
+                                add an OPML list's feeds as sources (bot stopped)
+  bot sources export [-config PATH] [-o FILE]
+                                write the configured and added sources as OPML
   bot version                   print the version
 `
 
@@ -104,6 +108,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "import-subscriptions":
 		return runImportSubscriptions(args, getenv, stdout, stderr)
 	case "sources":
+		if len(args) > 0 && (args[0] == "import" || args[0] == "export") {
+			return runSourcesOPML(ctx, args[0], args[1:], getenv, stdout, stderr)
+		}
 		return runSources(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "frontwire", version)
