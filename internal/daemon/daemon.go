@@ -54,13 +54,13 @@ type Options struct {
 
 // Daemon is one running Frontwire instance.
 type Daemon struct {
-	Config     config.Config
-	DB         *storage.DB
-	Index      *subscriptions.Index
-	Service    *subscriptions.Service
-	Scheduler  *sources.Scheduler
+	Config    config.Config
+	DB        *storage.DB
+	Index     *subscriptions.Index
+	Service   *subscriptions.Service
+	Scheduler *sources.Scheduler
 	// Runtime adds and removes sources while running (/addsource).
-	Runtime *sources.Runtime
+	Runtime    *sources.Runtime
 	Pipeline   *alerts.Pipeline
 	Dispatcher *alerts.Dispatcher
 	Metrics    *metrics.Metrics
