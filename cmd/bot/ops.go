@@ -448,6 +448,7 @@ type sourceLine struct {
 	Name        string     `json:"name"`
 	URL         string     `json:"url"`
 	Configured  bool       `json:"configured"`
+	Added       bool       `json:"added"` // by /addsource or bot sources import
 	LastSuccess *time.Time `json:"last_success"`
 	LastError   string     `json:"last_error"`
 	Failures    int        `json:"consecutive_failures"`
@@ -508,6 +509,7 @@ func runSources(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	var states []storage.SourceState
+	var added []storage.AddedSource
 	db, closeDB, err := openSnapshot(ctx, p)
 	switch {
 	case errors.Is(err, errNoDatabase):
@@ -517,12 +519,15 @@ func runSources(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	default:
 		states, err = db.SourceStates()
+		if err == nil {
+			added, err = db.AddedSources()
+		}
 		closeDB()
 		if err != nil {
 			return err
 		}
 	}
-	lines := sourceLines(cfg.Sources, states)
+	lines := sourceLines(cfg.Sources, added, states)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -533,7 +538,10 @@ func runSources(ctx context.Context, args []string, getenv func(string) string, 
 	fmt.Fprintln(tw, "NAME\tLAST SUCCESS\tFAILURES\tNEXT POLL\tITEMS\tURL\tLAST ERROR")
 	for _, l := range lines {
 		name := l.Name
-		if !l.Configured {
+		switch {
+		case l.Added:
+			name += " (added)"
+		case !l.Configured:
 			name += " (not in config)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%s\n", oneLine(name, 40), showTime(l.LastSuccess, "never"), l.Failures, showTime(l.NextPoll, "-"), l.ItemsSeen, l.URL, oneLine(l.LastError, 80))
@@ -542,9 +550,9 @@ func runSources(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 // sourceLines lists the configured sources in configuration order, then
-// the sources storage knows that the configuration does not name (added at
-// run time, or removed from the file since), by name.
-func sourceLines(srcs []config.Source, states []storage.SourceState) []sourceLine {
+// those added at run time, then any other source storage remembers (removed
+// from the configuration since), by name.
+func sourceLines(srcs []config.Source, added []storage.AddedSource, states []storage.SourceState) []sourceLine {
 	byName := map[string]storage.SourceState{}
 	for _, s := range states {
 		byName[s.Name] = s
@@ -565,6 +573,15 @@ func sourceLines(srcs []config.Source, states []storage.SourceState) []sourceLin
 		}
 		out = append(out, line(name, src.URL, true, byName[name]))
 		done[name] = true
+	}
+	for _, a := range added {
+		if done[a.Name] {
+			continue
+		}
+		l := line(a.Name, a.URL, false, byName[a.Name])
+		l.Added = true
+		out = append(out, l)
+		done[a.Name] = true
 	}
 	for _, s := range states {
 		if !done[s.Name] {

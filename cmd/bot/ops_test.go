@@ -481,6 +481,9 @@ url = "https://reader:hunter2@feeds.example/rss?token=s3cr3t&lang=en"
 	next := time.Date(2026, 5, 1, 12, 30, 0, 0, time.UTC)
 	ok := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	withDB(t, dbPathOf(cfgPath), func(db *storage.DB) {
+		if err := db.AddSource(storage.AddedSource{Name: "Added Wire", URL: "https://added.example/rss?access_token=t0k", By: "cli"}); err != nil {
+			t.Fatal(err)
+		}
 		for _, s := range []storage.SourceState{
 			{Name: "Preview Wire", LastSuccess: ok, NextPoll: next, ItemsSeen: 12},
 			{Name: "Secret Wire", LastError: "HTTP 503 Service Unavailable", Failures: 3, NextPoll: next},
@@ -496,7 +499,7 @@ url = "https://reader:hunter2@feeds.example/rss?token=s3cr3t&lang=en"
 		if err != nil {
 			t.Fatalf("sources -json: %v\n%s", err, stderr)
 		}
-		for _, secret := range []string{"hunter2", "s3cr3t", "api_key=k"} {
+		for _, secret := range []string{"hunter2", "s3cr3t", "api_key=k", "t0k"} {
 			if strings.Contains(stdout, secret) {
 				t.Errorf("output shows the secret %q:\n%s", secret, stdout)
 			}
@@ -505,8 +508,11 @@ url = "https://reader:hunter2@feeds.example/rss?token=s3cr3t&lang=en"
 		if err := json.Unmarshal([]byte(stdout), &lines); err != nil {
 			t.Fatalf("sources -json: %v\n%s", err, stdout)
 		}
-		if len(lines) != 3 {
-			t.Fatalf("%d sources, want 3: %+v", len(lines), lines)
+		if len(lines) != 4 {
+			t.Fatalf("%d sources, want 4: %+v", len(lines), lines)
+		}
+		if l := lines[2]; l.Name != "Added Wire" || !l.Added || l.Configured {
+			t.Errorf("third line %+v, want the added source", l)
 		}
 		byName := map[string]sourceLine{}
 		for _, l := range lines {
@@ -530,7 +536,7 @@ url = "https://reader:hunter2@feeds.example/rss?token=s3cr3t&lang=en"
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"NAME", "Secret Wire", "HTTP 503 Service Unavailable", "2026-05-01 12:30:00Z", "never", "Old Wire (not in config)"} {
+		for _, want := range []string{"NAME", "Secret Wire", "HTTP 503 Service Unavailable", "2026-05-01 12:30:00Z", "never", "Added Wire (added)", "Old Wire (not in config)"} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("table lacks %q:\n%s", want, stdout)
 			}
