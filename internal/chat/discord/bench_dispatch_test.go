@@ -137,8 +137,16 @@ func newDispatchRun(b *testing.B, channels, perChannel int) *dispatchRun {
 		}
 	}
 	var items []string
+	if perChannel > 26 {
+		b.Fatal("story names are made from one letter each: at most 26 stories")
+	}
 	for i := range perChannel {
-		items = append(items, rssItem(fmt.Sprintf("bench-%d", i), fmt.Sprintf("Witkoff story %d", i), "News.", i))
+		// Words and names of their own per story, so that no two are
+		// filed under one event (whose later alerts would become edits).
+		c := string(rune('a' + i))
+		title := fmt.Sprintf("Witkoff meets Bar%[1]sov and Mel%[1]sent in Tor%[1]sick", c)
+		desc := fmt.Sprintf("Officials from Vel%[1]sia signed the Dor%[1]san papers on quay %[2]d.", c, i)
+		items = append(items, rssItem(fmt.Sprintf("bench-%d", i), title, desc, i))
 	}
 	site.set(items...)
 	if err := d.Scheduler.PollAll(ctx); err != nil {
@@ -153,6 +161,9 @@ func newDispatchRun(b *testing.B, channels, perChannel int) *dispatchRun {
 	}
 	sort.Slice(pending, func(i, j int) bool { return pending[i].Seq < pending[j].Seq })
 	for _, m := range pending {
+		if m.Kind != chat.KindAlert || m.Alert == nil {
+			b.Fatalf("outbox holds a %s message; want alerts only", m.Kind)
+		}
 		r.want[m.To.Chat] = append(r.want[m.To.Chat], m.Alert.Title)
 	}
 	r.total = len(pending)

@@ -390,6 +390,12 @@ func TestE2ELongSummaryValidEmbed(t *testing.T) {
 // the bot is added back (GUILD_CREATE) both resume and the queued alert
 // arrives exactly once.
 func TestE2EGuildRemovedAndRejoined(t *testing.T) {
+	// Stories of different events: similar ones would be filed under one
+	// event and its later alerts become edits of the first.
+	const gd1Title, gd3Title = "Witkoff arrives in Moscow", "Witkoff tours Kyiv grain terminals"
+	gd1 := rssItem("gd-1", gd1Title, "The envoy landed at Vnukovo on Thursday.", 1)
+	gd2 := rssItem("gd-2", "Ankara shipping insurers wait for Witkoff", "Turkish mediators reported no progress on corridor premiums.", 2)
+	gd3 := rssItem("gd-3", gd3Title, "Ukrainian exporters showed silos and rail sidings to visiting officials.", 3)
 	e := newE2E(t)
 	lw := e.startLogged()
 	e.subscribe("g12", "c12a", "Witkoff")
@@ -402,7 +408,7 @@ func TestE2EGuildRemovedAndRejoined(t *testing.T) {
 	e.dc.FailChannel("c12b", missing)
 	// c12b's subscription is paused first (by the user) so that the story
 	// is queued for c12a alone, then resumed after the 403.
-	e.publishOnlyTo(t, "c12b", rssItem("gd-1", "Witkoff arrives in Moscow", "News.", 1))
+	e.publishOnlyTo(t, "c12b", gd1)
 	e.waitStatus(http.StatusForbidden)
 	e.waitMessages(1) // c13's copy
 	e.idle()
@@ -426,8 +432,8 @@ func TestE2EGuildRemovedAndRejoined(t *testing.T) {
 
 	// While removed, new stories alert only the other guild.
 	e.publish(
-		rssItem("gd-1", "Witkoff arrives in Moscow", "News.", 1),
-		rssItem("gd-2", "Witkoff leaves Moscow", "News.", 2),
+		gd1,
+		gd2,
 	)
 	e.waitMessages(2)
 	e.idle()
@@ -450,7 +456,7 @@ func TestE2EGuildRemovedAndRejoined(t *testing.T) {
 		}
 	}
 	msgs := e.dc.Messages()
-	if got := titles(msgs, "c12a"); fmt.Sprint(got) != "[Witkoff arrives in Moscow]" {
+	if got := titles(msgs, "c12a"); fmt.Sprint(got) != "["+gd1Title+"]" {
 		t.Errorf("c12a got %q, want the queued alert exactly once", got)
 	}
 	if got := titles(msgs, "c12b"); len(got) != 0 {
@@ -466,15 +472,15 @@ func TestE2EGuildRemovedAndRejoined(t *testing.T) {
 
 	// Both channels really alert again.
 	e.publish(
-		rssItem("gd-1", "Witkoff arrives in Moscow", "News.", 1),
-		rssItem("gd-2", "Witkoff leaves Moscow", "News.", 2),
-		rssItem("gd-3", "Witkoff returns to Kyiv", "News.", 3),
+		gd1,
+		gd2,
+		gd3,
 	)
 	e.waitMessages(6)
 	e.idle()
 	msgs = e.dc.Messages()
 	for _, ch := range []string{"c12a", "c12b", "c13"} {
-		if got := titles(msgs, ch); len(got) == 0 || got[len(got)-1] != "Witkoff returns to Kyiv" {
+		if got := titles(msgs, ch); len(got) == 0 || got[len(got)-1] != gd3Title {
 			t.Errorf("%s got %q, want the new story last", ch, got)
 		}
 	}
@@ -509,12 +515,17 @@ func TestE2EGatewayDropDeliversQueued(t *testing.T) {
 	e.subscribe("g14", "c14", "Witkoff")
 
 	e.dc.FailChannel("c14", discordtest.Failure{Status: http.StatusInternalServerError, Message: "500: Internal Server Error"})
-	const n = 3
+	// Three different events, so that each is an alert of its own.
+	stories := [][2]string{
+		{"Witkoff arrives in Moscow", "The envoy landed at Vnukovo on Thursday."},
+		{"Ankara shipping insurers wait for Witkoff", "Turkish mediators reported no progress on corridor premiums."},
+		{"Witkoff tours Kyiv grain terminals", "Ukrainian exporters showed silos and rail sidings to visiting officials."},
+	}
+	n := len(stories)
 	var items, want []string
-	for i := range n {
-		title := fmt.Sprintf("Witkoff briefing %d", i)
-		items = append(items, rssItem(fmt.Sprintf("gw-%d", i), title, "News.", 30+i))
-		want = append(want, title)
+	for i, st := range stories {
+		items = append(items, rssItem(fmt.Sprintf("gw-%d", i), st[0], st[1], 30+i))
+		want = append(want, st[0])
 	}
 	e.publish(items...)
 	e.waitStatus(http.StatusInternalServerError)
