@@ -232,8 +232,11 @@ func runCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "pipeline" {
+		return benchPipeline(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "match" {
-		return &exitError{code: 2, err: errors.New("usage: bot bench match [-subs N] [-stories M] [-seed S] [-naive-sample K] [-json]")}
+		return &exitError{code: 2, err: errors.New("usage: bot bench match [-subs N] [-stories M] [-seed S] [-naive-sample K] [-json] | bot bench pipeline [-feeds N] [-items M] [-subs S] [-rss] [-json]")}
 	}
 	return benchMatch(ctx, args[1:], stdout, stderr)
 }
