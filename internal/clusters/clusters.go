@@ -1,18 +1,25 @@
 // Package clusters groups news stories that report the same event, so that
 // Frontwire can send one alert per event however many outlets publish it.
 //
-// A Clusterer keeps the stories of a sliding time window in memory. Each new
-// story is compared with every story of the window on two signals: how much
-// of the wording of its title and lead it shares (MinHash estimates of the
-// Jaccard similarity of word shingles), and how many of its names it shares
-// (capitalised words that are not common words). Stories with the same
-// canonical link are always one cluster. See docs/CLUSTERING.md for the
-// method and for how the default threshold was chosen.
+// A Clusterer keeps the stories of a sliding time window in memory. A new
+// story is compared with the stories that share one of its rarest words
+// (an inverted index, so the cost follows how common its words are, not
+// the size of the window). The score is a Jaccard similarity of word sets
+// in which each word weighs by its rarity in the window (IDF): shared
+// names, which are rare, count for much; shared headline verbs, which are
+// common, for little. Words are folded, Cyrillic is transliterated and
+// words are cut to a short stem, so that Віткофф and Witkoff, Путіним and
+// Putin meet. Two headlines that each carry a number the other lacks
+// (25% against 50%) are penalised. Stories with the same canonical link
+// are always one cluster. See docs/CLUSTERING.md for the method and the
+// measured precision and recall.
 package clusters
 
 import (
 	"encoding/hex"
 	"hash/fnv"
+	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,26 +33,34 @@ import (
 // Defaults used where a Config field is zero.
 const (
 	// DefaultThreshold is the score at or above which two stories are the
-	// same event. It was chosen on testdata/pairs.json for precision first:
-	// it ties for the best F0.5 there (see docs/CLUSTERING.md).
-	DefaultThreshold = 0.30
+	// same event, chosen on testdata/pairs.json for precision first (see
+	// docs/CLUSTERING.md).
+	DefaultThreshold = 0.25
 	// DefaultWindow is how far apart in time two stories of one event may be.
 	DefaultWindow = 24 * time.Hour
-	// DefaultShingle is the number of words in one shingle.
-	DefaultShingle = 1
-	// DefaultTextWeight is the weight of wording against names in the score.
-	DefaultTextWeight = 0.5
+	// DefaultTitleWeight is the weight of the titles' similarity against
+	// that of title and lead together.
+	DefaultTitleWeight = 0.5
+	// DefaultNumberPenalty multiplies the score of two stories whose
+	// titles each carry a number the other lacks.
+	DefaultNumberPenalty = 0.5
+	// DefaultNamePenalty multiplies the score of two stories whose titles
+	// each name something the other story lacks.
+	DefaultNamePenalty = 0.3
 	// DefaultMaxStories caps the stories kept, whatever their times say.
 	DefaultMaxStories = 50000
-	// numHashes is the MinHash signature length: the standard error of
-	// the Jaccard estimate is about 1/sqrt(numHashes) ≈ 0.09 at worst
-	// (J = 0.5), less near 0 and 1.
-	numHashes = 64
 	// maxLeadBytes bounds the lead read from a story, so that a feed
 	// with no sentence breaks cannot make one story expensive.
 	maxLeadBytes = 400
 	// maxTokens bounds the words taken from title and lead together.
 	maxTokens = 80
+	// stemRunes is how many letters of a word are kept: enough to tell
+	// words apart, few enough that inflections (Путіним/Путін,
+	// talks/talk) and transliterations (Moskau/Moskva) meet.
+	stemRunes = 5
+	// probeWords is how many of a story's rarest words pick the
+	// candidates it is compared with.
+	probeWords = 6
 )
 
 // Config sets how eagerly stories are merged. Zero fields take the defaults.
@@ -54,15 +69,19 @@ type Config struct {
 	// cluster of an earlier one. Higher merges less.
 	Threshold float64
 	// Window is the greatest time between two stories of one cluster.
-	// Clusters whose latest story is older than Window (measured from the
-	// newest story seen) are forgotten.
+	// Stories older than Window (measured from the newest story seen) are
+	// forgotten.
 	Window time.Duration
-	// Shingle is the number of consecutive words in one shingle. 1 compares
-	// vocabularies; 2 or more also compares word order.
-	Shingle int
-	// TextWeight in [0, 1] weighs wording against shared names: the score
-	// is TextWeight*wording + (1-TextWeight)*names.
-	TextWeight float64
+	// TitleWeight in [0, 1] weighs the titles' similarity against that of
+	// title and lead: score = TitleWeight*titles + (1-TitleWeight)*full.
+	TitleWeight float64
+	// NumberPenalty in (0, 1] multiplies the score when each title has a
+	// number the other story lacks; 1 turns the penalty off.
+	NumberPenalty float64
+	// NamePenalty in (0, 1] multiplies the score when each title names
+	// (a capitalised word, not the first) something the other story does
+	// not mention; 1 turns the penalty off.
+	NamePenalty float64
 	// MaxStories caps the stories kept in memory; the oldest go first.
 	MaxStories int
 }
@@ -74,11 +93,14 @@ func (c Config) withDefaults() Config {
 	if c.Window <= 0 {
 		c.Window = DefaultWindow
 	}
-	if c.Shingle <= 0 {
-		c.Shingle = DefaultShingle
+	if c.TitleWeight <= 0 || c.TitleWeight > 1 {
+		c.TitleWeight = DefaultTitleWeight
 	}
-	if c.TextWeight <= 0 || c.TextWeight > 1 {
-		c.TextWeight = DefaultTextWeight
+	if c.NumberPenalty <= 0 || c.NumberPenalty > 1 {
+		c.NumberPenalty = DefaultNumberPenalty
+	}
+	if c.NamePenalty <= 0 || c.NamePenalty > 1 {
+		c.NamePenalty = DefaultNamePenalty
 	}
 	if c.MaxStories <= 0 {
 		c.MaxStories = DefaultMaxStories
@@ -96,6 +118,12 @@ type Clusterer struct {
 	byLink   map[string]*entry // canonical link → latest entry with it
 	clusters map[string]*cluster
 	newest   time.Time // latest story time seen: the window ends here
+	seq      uint64
+	// df counts, per word, the kept stories (and background documents)
+	// holding it; postings lists the kept stories holding it.
+	df       map[uint64]int
+	docs     int
+	postings map[uint64]map[*entry]struct{}
 }
 
 // entry is one story as the Clusterer remembers it: only what comparisons need.
@@ -104,10 +132,12 @@ type entry struct {
 	link    string
 	at      time.Time
 	cluster *cluster
-	title   signature // shingles of the title
-	full    signature // shingles of title and lead
-	names   []uint64  // hashes of names, sorted, no duplicates
-	empty   bool      // no words at all: never merged by wording
+	seq     uint64   // order of assignment, for ties
+	title   []uint64 // stems of the title's words, sorted, distinct
+	full    []uint64 // stems of title and lead
+	names   []uint64 // stems of the title's capitalised words (not its first)
+	numbers []uint64 // numbers in the title
+	allNums []uint64 // numbers in title and lead
 }
 
 type cluster struct {
@@ -116,8 +146,6 @@ type cluster struct {
 	size int       // stories kept
 }
 
-type signature [numHashes]uint32
-
 // New returns a Clusterer with cfg, its zero fields set to the defaults.
 func New(cfg Config) *Clusterer {
 	return &Clusterer{
@@ -125,6 +153,8 @@ func New(cfg Config) *Clusterer {
 		byID:     make(map[string]*entry),
 		byLink:   make(map[string]*entry),
 		clusters: make(map[string]*cluster),
+		df:       make(map[uint64]int),
+		postings: make(map[uint64]map[*entry]struct{}),
 	}
 }
 
@@ -142,7 +172,7 @@ func (c *Clusterer) Config() Config { return c.cfg }
 func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 	// Features are computed outside the lock: they are the costly part and
 	// depend on the story alone.
-	e := c.features(st)
+	e := features(st)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -169,12 +199,14 @@ func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 	}
 	if best == nil {
 		bestScore := -1.0
-		for _, o := range c.entries {
+		for o := range c.candidates(e) {
 			if absDur(e.at.Sub(o.at)) > c.cfg.Window {
 				continue
 			}
 			s := c.score(e, o)
-			if s >= c.cfg.Threshold && s > bestScore {
+			// Ties go to the earlier story, so the outcome does not
+			// depend on map order.
+			if s >= c.cfg.Threshold && (s > bestScore || s == bestScore && o.seq < best.seq) {
 				best, bestScore = o, s
 			}
 		}
@@ -197,6 +229,8 @@ func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 		e.cluster.last = e.at
 	}
 	e.cluster.size++
+	c.seq++
+	e.seq = c.seq
 	c.entries = append(c.entries, e)
 	if e.id != "" {
 		c.byID[e.id] = e
@@ -204,6 +238,7 @@ func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 	if e.link != "" {
 		c.byLink[e.link] = e
 	}
+	c.index(e, 1)
 	c.evict()
 	return e.cluster.id, isNew
 }
@@ -213,6 +248,60 @@ func (c *Clusterer) Len() (stories, clusters int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries), len(c.clusters)
+}
+
+// index adds (delta 1) or removes (-1) e's words to the document
+// frequencies and the postings.
+func (c *Clusterer) index(e *entry, delta int) {
+	c.docs += delta
+	for _, w := range e.full {
+		c.df[w] += delta
+		if c.df[w] <= 0 {
+			delete(c.df, w)
+		}
+		p := c.postings[w]
+		if delta > 0 {
+			if p == nil {
+				p = make(map[*entry]struct{})
+				c.postings[w] = p
+			}
+			p[e] = struct{}{}
+		} else if p != nil {
+			delete(p, e)
+			if len(p) == 0 {
+				delete(c.postings, w)
+			}
+		}
+	}
+}
+
+// candidates returns the kept stories sharing one of e's rarest words.
+// Two reports of one event share their rarest words (names, places); a
+// word most stories hold would bring in most of the window for nothing.
+func (c *Clusterer) candidates(e *entry) map[*entry]struct{} {
+	words := append([]uint64(nil), e.full...)
+	sort.Slice(words, func(i, j int) bool {
+		a, b := c.df[words[i]], c.df[words[j]]
+		if a != b {
+			return a < b
+		}
+		return words[i] < words[j]
+	})
+	out := make(map[*entry]struct{})
+	probed := 0
+	for _, w := range words {
+		p := c.postings[w]
+		if len(p) == 0 {
+			continue
+		}
+		for o := range p {
+			out[o] = struct{}{}
+		}
+		if probed++; probed == probeWords {
+			break
+		}
+	}
+	return out
 }
 
 // evict drops stories older than the window and, past MaxStories, the
@@ -242,27 +331,79 @@ func (c *Clusterer) forget(e *entry) {
 	if e.link != "" && c.byLink[e.link] == e {
 		delete(c.byLink, e.link)
 	}
+	c.index(e, -1)
 	e.cluster.size--
 	if e.cluster.size <= 0 {
 		delete(c.clusters, e.cluster.id)
 	}
 }
 
-// score is how alike two stories are, in [0, 1].
-func (c *Clusterer) score(a, b *entry) float64 {
-	if a.empty || b.empty {
+// idf is a word's weight: rare words in the window weigh most. The
+// smoothing keeps a word seen once from weighing without bound and gives
+// words never seen the highest weight.
+func (c *Clusterer) idf(w uint64) float64 {
+	return math.Log(float64(c.docs+2) / float64(c.df[w]+1))
+}
+
+// weightedJaccard of two sorted word sets, each word weighing its IDF.
+func (c *Clusterer) weightedJaccard(a, b []uint64) float64 {
+	var inter, union float64
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i] < b[j]:
+			union += c.idf(a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			union += c.idf(b[j])
+			j++
+		default:
+			w := c.idf(a[i])
+			inter += w
+			union += w
+			i++
+			j++
+		}
+	}
+	if union == 0 {
 		return 0
 	}
-	text := max(a.title.similarity(&b.title), a.full.similarity(&b.full))
-	names := text
-	if len(a.names) > 0 && len(b.names) > 0 {
-		names = jaccard(a.names, b.names)
+	return inter / union
+}
+
+// score is how alike two stories are, in [0, 1].
+func (c *Clusterer) score(a, b *entry) float64 {
+	if len(a.full) == 0 || len(b.full) == 0 {
+		return 0
 	}
-	return c.cfg.TextWeight*text + (1-c.cfg.TextWeight)*names
+	s := c.cfg.TitleWeight*c.weightedJaccard(a.title, b.title) + (1-c.cfg.TitleWeight)*c.weightedJaccard(a.full, b.full)
+	// "25% tariffs on cars" and "50% on steel": each title has a number
+	// the other story never mentions.
+	if missing(a.numbers, b.allNums) && missing(b.numbers, a.allNums) {
+		s *= c.cfg.NumberPenalty
+	}
+	// "Witkoff meets Putin in Moscow" and "Witkoff meets Zelensky in
+	// Kyiv": each title names someone or somewhere the other story never
+	// mentions.
+	if missing(a.names, b.full) && missing(b.names, a.full) {
+		s *= c.cfg.NamePenalty
+	}
+	return s
+}
+
+// missing reports whether some element of sorted set a is not in sorted set b.
+func missing(a, b []uint64) bool {
+	for _, x := range a {
+		i := sort.Search(len(b), func(i int) bool { return b[i] >= x })
+		if i == len(b) || b[i] != x {
+			return true
+		}
+	}
+	return false
 }
 
 // features extracts what Assign compares from st.
-func (c *Clusterer) features(st *story.Story) *entry {
+func features(st *story.Story) *entry {
 	e := &entry{id: st.ID, link: st.Link, at: st.FirstSeen}
 	if e.at.IsZero() {
 		e.at = st.Published
@@ -273,65 +414,158 @@ func (c *Clusterer) features(st *story.Story) *entry {
 	}
 	lead = firstSentence(lead)
 
-	titleToks := contentTokens(nil, st.Title)
-	nTitle := len(titleToks)
-	allToks := contentTokens(titleToks, lead)
-	if len(allToks) > maxTokens {
-		allToks = allToks[:maxTokens]
+	var toks []string
+	toks = story.AppendTokens(toks, st.Title)
+	nTitle := len(toks)
+	toks = story.AppendTokens(toks, lead)
+	if len(toks) > maxTokens {
+		toks = toks[:maxTokens]
 	}
-	if nTitle > len(allToks) {
-		nTitle = len(allToks)
+	nTitle = min(nTitle, len(toks))
+	for i, t := range toks {
+		if isNumber(t) {
+			h := hashString(t)
+			e.allNums = insertSorted(e.allNums, h)
+			if i < nTitle {
+				e.numbers = insertSorted(e.numbers, h)
+			}
+			// Numbers count as words too: a shared casualty figure
+			// is strong evidence.
+		} else if isStopword(t) || !hasLetter(t) {
+			continue
+		}
+		h := hashString(stem(t))
+		e.full = insertSorted(e.full, h)
+		if i < nTitle {
+			e.title = insertSorted(e.title, h)
+		}
 	}
-	e.empty = len(allToks) == 0
-	e.title = minhash(allToks[:nTitle], c.cfg.Shingle)
-	e.full = minhash(allToks, c.cfg.Shingle)
-	e.names = names(st.Title, lead)
+	e.names = titleNames(st.Title)
 	return e
 }
 
-// contentTokens appends the folded words of s that are not common words.
-func contentTokens(dst []string, s string) []string {
-	start := len(dst)
-	dst = story.AppendTokens(dst, s)
-	keep := dst[:start]
-	for _, t := range dst[start:] {
-		if !isStopword(t) {
-			keep = append(keep, t)
-		}
-	}
-	return keep
-}
-
-// names returns the sorted, distinct hashes of the names in title and lead:
-// words written with a capital letter that are not common words once
-// folded. A headline in title case makes every word look like a name; the
-// stopword list removes the worst of those, and the wording score carries
-// the rest.
-func names(title, lead string) []uint64 {
+// titleNames returns the stems of the title's words written with a capital
+// letter, except its first word and words of a title in capitals (which
+// say nothing about names).
+func titleNames(title string) []uint64 {
 	var out []uint64
+	if strings.ToUpper(title) == title {
+		return nil
+	}
 	var toks []string
-	for _, field := range [2]string{title, lead} {
-		for w := range strings.FieldsSeq(field) {
-			r, _ := utf8.DecodeRuneInString(strings.TrimLeftFunc(w, notLetter))
-			if !unicode.IsUpper(r) {
-				continue
+	for w := range strings.FieldsSeq(title) {
+		r, _ := utf8.DecodeRuneInString(strings.TrimLeftFunc(w, func(r rune) bool { return !unicode.IsLetter(r) }))
+		if !unicode.IsUpper(r) || strings.ToUpper(w) == w && utf8.RuneCountInString(w) > 3 {
+			continue
+		}
+		toks = story.AppendTokens(toks[:0], w)
+		for _, t := range toks {
+			if !isStopword(t) && hasLetter(t) && utf8.RuneCountInString(t) > 2 {
+				out = insertSorted(out, hashString(stem(t)))
 			}
-			toks = story.AppendTokens(toks[:0], w)
-			for _, t := range toks {
-				if utf8.RuneCountInString(t) < 3 || isStopword(t) || !hasLetter(t) {
-					continue
-				}
-				out = insertSorted(out, hashString(t))
-				if len(out) >= maxTokens {
-					return out
-				}
-			}
+		}
+		if len(out) >= maxTokens {
+			break
 		}
 	}
 	return out
 }
 
-func notLetter(r rune) bool { return !unicode.IsLetter(r) }
+func isNumber(t string) bool {
+	if t == "" {
+		return false
+	}
+	for _, r := range t {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// stem reduces a folded word to a crude phonetic key of at most stemRunes
+// letters: Cyrillic transliterated, w→v, y/j→i, g→h, c→k, doubled letters
+// once. It is deliberately lossy; rarity weighting keeps the collisions it
+// makes between common words cheap.
+func stem(t string) string {
+	var b strings.Builder
+	var last rune
+	n := 0
+	for _, r := range t {
+		for _, l := range latin(r) {
+			if l == last {
+				continue
+			}
+			b.WriteRune(l)
+			last = l
+			if n++; n == stemRunes {
+				return b.String()
+			}
+		}
+	}
+	return b.String()
+}
+
+// latin maps one folded rune to the letters of its phonetic key.
+func latin(r rune) string {
+	switch r {
+	case 'w', 'в':
+		return "v"
+	case 'y', 'j', 'и', 'і', 'ї', 'й', 'ы':
+		return "i"
+	case 'g', 'h', 'г', 'ґ', 'х':
+		return "h"
+	case 'c', 'q', 'к':
+		return "k"
+	case 'а':
+		return "a"
+	case 'б':
+		return "b"
+	case 'д':
+		return "d"
+	case 'е', 'є', 'ё', 'э':
+		return "e"
+	case 'ж':
+		return "zh"
+	case 'з':
+		return "z"
+	case 'л':
+		return "l"
+	case 'м':
+		return "m"
+	case 'н':
+		return "n"
+	case 'о':
+		return "o"
+	case 'п':
+		return "p"
+	case 'р':
+		return "r"
+	case 'с':
+		return "s"
+	case 'т':
+		return "t"
+	case 'у':
+		return "u"
+	case 'ф':
+		return "f"
+	case 'ц':
+		return "ts"
+	case 'ч':
+		return "ch"
+	case 'ш':
+		return "sh"
+	case 'щ':
+		return "shch"
+	case 'ю':
+		return "iu"
+	case 'я':
+		return "ia"
+	case 'ь', 'ъ', '\'', 'ʼ', '’':
+		return ""
+	}
+	return string(r)
+}
 
 func hasLetter(s string) bool {
 	for _, r := range s {
@@ -343,10 +577,7 @@ func hasLetter(s string) bool {
 }
 
 func insertSorted(s []uint64, h uint64) []uint64 {
-	i := 0
-	for i < len(s) && s[i] < h {
-		i++
-	}
+	i := sort.Search(len(s), func(i int) bool { return s[i] >= h })
 	if i < len(s) && s[i] == h {
 		return s
 	}
@@ -354,28 +585,6 @@ func insertSorted(s []uint64, h uint64) []uint64 {
 	copy(s[i+1:], s[i:])
 	s[i] = h
 	return s
-}
-
-// jaccard of two sorted sets without duplicates.
-func jaccard(a, b []uint64) float64 {
-	inter := 0
-	for i, j := 0, 0; i < len(a) && j < len(b); {
-		switch {
-		case a[i] == b[j]:
-			inter++
-			i++
-			j++
-		case a[i] < b[j]:
-			i++
-		default:
-			j++
-		}
-	}
-	union := len(a) + len(b) - inter
-	if union == 0 {
-		return 0
-	}
-	return float64(inter) / float64(union)
 }
 
 // firstSentence returns text up to the end of its first sentence, at most
@@ -405,71 +614,6 @@ func firstSentence(text string) string {
 
 func isUpperASCII(b byte) bool { return 'A' <= b && b <= 'Z' }
 
-// minhash returns the MinHash signature of the n-word shingles of toks.
-// Fewer than n words make one shingle of them all.
-func minhash(toks []string, n int) signature {
-	var sig signature
-	for i := range sig {
-		sig[i] = ^uint32(0)
-	}
-	if len(toks) == 0 {
-		return sig
-	}
-	if n > len(toks) {
-		n = len(toks)
-	}
-	for i := 0; i+n <= len(toks); i++ {
-		h := fnv.New64a()
-		for j, t := range toks[i : i+n] {
-			if j > 0 {
-				h.Write([]byte{0})
-			}
-			h.Write([]byte(t))
-		}
-		// Derive numHashes hash functions from two halves of one 64-bit
-		// hash (Kirsch–Mitzenmacher), each passed through a mixer so the
-		// permutations are not simply shifted copies of one another.
-		x := mix64(h.Sum64())
-		h1, h2 := uint32(x), uint32(x>>32)|1
-		for k := range sig {
-			v := mix32(h1 + uint32(k)*h2)
-			if v < sig[k] {
-				sig[k] = v
-			}
-		}
-	}
-	return sig
-}
-
-// similarity estimates the Jaccard similarity of the two shingle sets.
-func (s *signature) similarity(o *signature) float64 {
-	eq := 0
-	for i := range s {
-		if s[i] == o[i] {
-			eq++
-		}
-	}
-	return float64(eq) / numHashes
-}
-
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}
-
-func mix32(x uint32) uint32 {
-	x ^= x >> 16
-	x *= 0x7feb352d
-	x ^= x >> 15
-	x *= 0x846ca68b
-	x ^= x >> 16
-	return x
-}
-
 func hashString(s string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(s))
@@ -498,4 +642,19 @@ func absDur(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
+}
+
+// addBackground counts st's words in the document frequencies for good,
+// without making it a candidate. A live window holds thousands of stories
+// and learns which words are common from them; the labelled evaluation
+// compares pairs in an empty Clusterer, and gives it the labelled set as
+// that background instead.
+func (c *Clusterer) addBackground(st *story.Story) {
+	e := features(st)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.docs++
+	for _, w := range e.full {
+		c.df[w]++
+	}
 }

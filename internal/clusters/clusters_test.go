@@ -135,7 +135,7 @@ func FuzzAssign(f *testing.F) {
 		}
 		// A story identical to an earlier one with words in it, or with the
 		// same link, joins it.
-		if (link != "" || !c.entries[0].empty) && (id1 != id2 || new2) {
+		if (link != "" || len(c.entries[0].full) > 0) && (id1 != id2 || new2) {
 			t.Errorf("identical story got cluster %s (new %v), want %s", id2, new2, id1)
 		}
 	})
