@@ -535,12 +535,18 @@ func TestE2ERestartWithQueuedAlerts(t *testing.T) {
 	e.subscribe("g5", healthy, "Witkoff")
 
 	e.dc.FailChannel(failing, discordtest.Failure{Status: http.StatusInternalServerError, Message: "500: Internal Server Error"})
-	const n = 3
+	// Three different events: stories of one event would be filed under
+	// it, and their later alerts become edits of the first.
+	stories := [][2]string{
+		{"Witkoff arrives in Moscow", "The envoy landed at Vnukovo on Thursday."},
+		{"Ankara shipping insurers wait for Witkoff", "Turkish mediators reported no progress on corridor premiums."},
+		{"Witkoff tours Kyiv grain terminals", "Ukrainian exporters showed silos and rail sidings to visiting officials."},
+	}
+	n := len(stories)
 	var items, want []string
-	for i := range n {
-		title := fmt.Sprintf("Witkoff update %d", i)
-		items = append(items, rssItem(fmt.Sprintf("q-%d", i), title, "News.", 20+i))
-		want = append(want, title)
+	for i, st := range stories {
+		items = append(items, rssItem(fmt.Sprintf("q-%d", i), st[0], st[1], 20+i))
+		want = append(want, st[0])
 	}
 	e.publish(items...)
 	// The healthy channel gets its alerts; the failing one's first attempt
