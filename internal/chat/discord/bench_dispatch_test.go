@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -137,15 +138,12 @@ func newDispatchRun(b *testing.B, channels, perChannel int) *dispatchRun {
 		}
 	}
 	var items []string
-	if perChannel > 26 {
-		b.Fatal("story names are made from one letter each: at most 26 stories")
-	}
+	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range perChannel {
 		// Words and names of their own per story, so that no two are
 		// filed under one event (whose later alerts would become edits).
-		c := string(rune('a' + i))
-		title := fmt.Sprintf("Witkoff meets Bar%[1]sov and Mel%[1]sent in Tor%[1]sick", c)
-		desc := fmt.Sprintf("Officials from Vel%[1]sia signed the Dor%[1]san papers on quay %[2]d.", c, i)
+		title := "Witkoff " + words(rng, 5)
+		desc := words(rng, 12) + "."
 		items = append(items, rssItem(fmt.Sprintf("bench-%d", i), title, desc, i))
 	}
 	site.set(items...)
@@ -225,4 +223,19 @@ func (r *dispatchRun) close() {
 	}
 	r.dc.Close()
 	r.feed.Close()
+}
+
+// words makes n made-up words of seven letters, a capital first, so that
+// stories made of them share no word, stem or name.
+func words(rng *rand.Rand, n int) string {
+	out := make([]string, n)
+	for i := range out {
+		w := make([]byte, 7)
+		for j := range w {
+			w[j] = byte('a' + rng.IntN(26))
+		}
+		w[0] -= 'a' - 'A'
+		out[i] = string(w)
+	}
+	return strings.Join(out, " ")
 }
