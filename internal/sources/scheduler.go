@@ -373,7 +373,7 @@ func (s *Scheduler) PollNow(ctx context.Context, name string) error {
 			// source back off after the restart.
 			return fmt.Errorf("poll %q: %w", name, err)
 		}
-		return s.fail(e, prev, start, err)
+		return s.fail(e, prev, start, err, false)
 	}
 
 	next := prev
@@ -394,7 +394,11 @@ func (s *Scheduler) PollNow(ctx context.Context, name string) error {
 		FeedTitle:   res.FeedTitle,
 	}
 	if err := s.handle(ctx, p); err != nil {
-		return s.fail(e, prev, start, fmt.Errorf("handle stories: %w", err))
+		// The feed answered; keeping its stories failed here (a full
+		// disk). Recorded, but not backed off: the source did nothing
+		// wrong, and a backoff grown over a long outage would hold its
+		// stories back for hours after the disk is fixed.
+		return s.fail(e, prev, start, fmt.Errorf("handle stories: %w", err), true)
 	}
 	s.log.Debug("polled", "source", name, "stories", len(res.Stories), "not_modified", res.NotModified, "first", p.First)
 	return nil
@@ -402,8 +406,9 @@ func (s *Scheduler) PollNow(ctx context.Context, name string) error {
 
 // fail records a failed poll: one more consecutive failure, the error text
 // and the time of the next attempt. The validators of the last success are
-// kept.
-func (s *Scheduler) fail(e *entry, prev storage.SourceState, start time.Time, cause error) error {
+// kept. A local failure (the stories could not be handled) keeps the
+// source's schedule instead of backing off.
+func (s *Scheduler) fail(e *entry, prev storage.SourceState, start time.Time, cause error, local bool) error {
 	st := prev
 	st.Name = e.src.Name
 	if st.URL != e.src.URL {
@@ -418,8 +423,10 @@ func (s *Scheduler) fail(e *entry, prev storage.SourceState, start time.Time, ca
 	if errors.As(cause, &ra) {
 		retryAfter = ra.After
 	}
-	wait := s.backoff(st.Failures, retryAfter)
-	st.NextPoll = start.Add(wait)
+	st.NextPoll = start.Add(s.backoff(st.Failures, retryAfter))
+	if local {
+		st.NextPoll = e.schedule.Next(start.In(s.loc))
+	}
 	if err := s.store.PutSourceState(st); err != nil {
 		s.log.Error("store source state", "source", e.src.Name, "error", err)
 		return fmt.Errorf("poll %q: %w (and storing the failure failed: %w)", e.src.Name, cause, err)

@@ -247,6 +247,10 @@ func TestHandlerErrorKeepsValidators(t *testing.T) {
 	if st.ETag != `"v1"` || st.Failures != 1 || !strings.Contains(st.LastError, "disk full") {
 		t.Fatalf("state after handler failure = %+v", st)
 	}
+	// A local failure keeps the schedule: no backoff.
+	if got := st.NextPoll.Sub(st.LastAttempt); got != 5*time.Minute {
+		t.Errorf("next poll %s after a handler failure, want the schedule's 5m", got)
+	}
 
 	// Once the handler works again the same stories come back.
 	h.handleErr = nil
