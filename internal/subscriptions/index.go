@@ -3,9 +3,7 @@ package subscriptions
 import (
 	"cmp"
 	"slices"
-	"strings"
 	"sync"
-	"unicode/utf8"
 	"unsafe"
 
 	"frontwire/internal/chat"
@@ -21,9 +19,9 @@ import (
 // Which terms a query is filed under (keys):
 //   - a word: the word;
 //   - a phrase: its rarest word (all its words must occur);
-//   - a prefix: the prefix, in a second map keyed by its first MinPrefix
-//     characters; a story token looks up its own first MinPrefix characters
-//     there and keeps the entries it really starts with;
+//   - a prefix: the whole prefix, as a prefix key; a story token looks up
+//     each of its own prefixes of MinPrefix characters or more (see
+//     keyTable for why that is cheap);
 //   - an AND: the keys of its rarest positive part;
 //   - an OR: the keys of every branch;
 //   - an exclusion: nothing (it cannot be the reason a story matches).
@@ -52,20 +50,20 @@ type Hit struct {
 // write lock for microseconds (Remove copies the posting lists it changes;
 // neither ever rebuilds the index).
 type Index struct {
-	mu       sync.RWMutex
-	entries  []entry           // by slot; q == nil marks a free slot
-	free     []uint32          // free slots, reused by Add
-	byID     map[uint64]uint32 // subscription ID → slot
-	words    map[string][]byte // key word → posting records
-	prefixes map[string][]byte // first MinPrefix characters of a prefix → posting records
+	mu      sync.RWMutex
+	entries []entry           // by slot; q == nil marks a free slot
+	free    []uint32          // free slots, reused by Add
+	byID    map[uint64]uint32 // subscription ID → slot
+	keys    keyTable          // key word or prefix → posting records
+	npre    int               // prefix keys in keys: when 0, Match skips prefix lookups
+	scratch sync.Pool         // *matchScratch, reused across Match calls
 }
 
 // A posting list is a byte slice of records, one per subscription filed
 // under the key:
 //
 //	slot (uint32 LE; exactBit set for a single-word query), sig (4 bytes),
-//	plen (uint16 LE), klen (1 byte), the prefix itself (klen bytes, prefix
-//	postings only), the compiled query (plen bytes, Query.prog)
+//	plen (uint16 LE), the compiled query (plen bytes, Query.prog)
 //
 // Keeping a copy of each compiled query inside its posting lists means a
 // story's candidates are checked while reading memory in order, instead of
@@ -75,7 +73,7 @@ type Index struct {
 // Bytes once written to a posting list are never changed: Remove builds a
 // new slice without the record. So the strings Match hands out (matched
 // terms are slices of a query's prog) stay valid after any later change.
-const recHdr = 11
+const recHdr = 10
 
 type entry struct {
 	id   uint64
@@ -86,11 +84,7 @@ type entry struct {
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{
-		byID:     map[uint64]uint32{},
-		words:    map[string][]byte{},
-		prefixes: map[string][]byte{},
-	}
+	return &Index{byID: map[uint64]uint32{}}
 }
 
 // Add compiles s.Query and indexes it, replacing any subscription with the
@@ -105,36 +99,52 @@ func (ix *Index) Add(s Subscription) error {
 	return nil
 }
 
-func appendRecord(dst []byte, slot uint32, sg sig, pre string, prog string) []byte {
+func appendRecord(dst []byte, slot uint32, sg sig, prog string) []byte {
+	if dst == nil {
+		// Most keys hold one or two subscriptions: start small and exact.
+		dst = make([]byte, 0, recHdr+len(prog))
+	}
 	dst = append(dst, byte(slot), byte(slot>>8), byte(slot>>16), byte(slot>>24), sg[0], sg[1], sg[2], sg[3],
-		byte(len(prog)), byte(len(prog)>>8), byte(len(pre)))
-	dst = append(dst, pre...)
+		byte(len(prog)), byte(len(prog)>>8))
 	return append(dst, prog...)
 }
 
 // record decodes the record at offset o of list, returning its slot (with
-// exactBit), signature, prefix, compiled query, and the next offset.
-func record(list []byte, o int) (slot uint32, sg sig, pre, prog string, next int) {
+// exactBit), signature, compiled query, and the next offset.
+func record(list []byte, o int) (slot uint32, sg sig, prog string, next int) {
 	h := list[o : o+recHdr]
 	slot = uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24
 	sg = sig{h[4], h[5], h[6], h[7]}
-	plen, klen := int(h[8])|int(h[9])<<8, int(h[10])
+	plen := int(h[8]) | int(h[9])<<8
 	o += recHdr
-	if klen > 0 {
-		pre = unsafe.String(&list[o], klen)
-		o += klen
-	}
 	prog = unsafe.String(&list[o], plen)
-	return slot, sg, pre, prog, o + plen
+	return slot, sg, prog, o + plen
+}
+
+// prepared is a compiled subscription with everything Add needs that does
+// not depend on the index (its keys and signature), so that bulk loading
+// can compute it in parallel.
+type prepared struct {
+	c    CompiledSub
+	keys []key
+	sig  sig
+}
+
+func prepare(c CompiledSub) prepared {
+	return prepared{c: c, keys: c.Q.appendKeys(nil), sig: c.Q.signature()}
 }
 
 // AddCompiled indexes an already compiled subscription, replacing any with
 // the same ID.
 func (ix *Index) AddCompiled(c CompiledSub) {
-	keys := c.Q.appendKeys(nil)
-	sg := c.Q.signature()
+	p := prepare(c)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.addLocked(&p)
+}
+
+func (ix *Index) addLocked(p *prepared) {
+	c := &p.c
 	if slot, ok := ix.byID[c.ID]; ok {
 		ix.removeSlot(slot)
 	}
@@ -149,24 +159,24 @@ func (ix *Index) AddCompiled(c CompiledSub) {
 		ix.entries = append(ix.entries, e)
 	}
 	ix.byID[c.ID] = slot
-	for _, k := range keys {
-		if k.pre {
-			pk := prefixKey(k.tok)
-			rs := slot
-			if len(keys) > 1 {
-				rs |= multiBit
-			}
-			ix.prefixes[pk] = appendRecord(ix.prefixes[pk], rs, sg, k.tok, c.Q.prog)
-			continue
-		}
+	single := c.Q.singleWord()
+	for _, k := range p.keys {
 		rs := slot
-		if c.Q.singleWord() {
+		if single && !k.pre {
 			rs |= exactBit
 		}
-		if len(keys) > 1 {
+		if len(p.keys) > 1 || k.pre {
+			// An OR is filed under several keys, and several story tokens
+			// can share a prefix ("war", "warning"): such findings are
+			// deduped.
 			rs |= multiBit
 		}
-		ix.words[k.tok] = appendRecord(ix.words[k.tok], rs, sg, "", c.Q.prog)
+		kh := keyHash(k.h, k.pre)
+		old := ix.keys.find(k.tok, kh, k.pre)
+		if old == nil && k.pre {
+			ix.npre++
+		}
+		ix.keys.set(k.tok, kh, k.pre, appendRecord(old, rs, p.sig, c.Q.prog))
 	}
 }
 
@@ -184,7 +194,7 @@ func (ix *Index) Remove(id uint64) {
 func without(list []byte, slot uint32) []byte {
 	var out []byte
 	for o := 0; o < len(list); {
-		s, _, _, _, next := record(list, o)
+		s, _, _, next := record(list, o)
 		if s&slotMask != slot {
 			if out == nil {
 				out = make([]byte, 0, len(list))
@@ -199,18 +209,18 @@ func without(list []byte, slot uint32) []byte {
 func (ix *Index) removeSlot(slot uint32) {
 	e := &ix.entries[slot]
 	for _, k := range e.q.appendKeys(nil) {
-		m, key := ix.words, k.tok
-		if k.pre {
-			m, key = ix.prefixes, prefixKey(k.tok)
-		}
-		list, ok := m[key]
-		if !ok {
+		kh := keyHash(k.h, k.pre)
+		list := ix.keys.find(k.tok, kh, k.pre)
+		if list == nil {
 			continue // an OR filed under the same key twice: already done
 		}
 		if rest := without(list, slot); rest != nil {
-			m[key] = rest
+			ix.keys.set(k.tok, kh, k.pre, rest)
 		} else {
-			delete(m, key)
+			ix.keys.delete(k.tok, kh, k.pre)
+			if k.pre {
+				ix.npre--
+			}
 		}
 	}
 	delete(ix.byID, e.id)
@@ -227,10 +237,16 @@ func (ix *Index) Len() int {
 
 // Match returns every indexed subscription that d matches, in no
 // particular order: exactly the set NaiveMatch returns over the same
-// subscriptions.
+// subscriptions, each hit with its matched terms.
 func (ix *Index) Match(d *Doc) []Hit {
-	hits, _ := ix.MatchStats(d)
+	hits, _ := ix.AppendMatches(nil, d, true)
 	return hits
+}
+
+// MatchStats is Match that also reports how many candidate subscriptions
+// were checked (after the Bloom pre-check), for benchmarks and metrics.
+func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
+	return ix.AppendMatches(nil, d, true)
 }
 
 // matched is a subscription found to match, before its hit is built.
@@ -240,18 +256,90 @@ type matched struct {
 	word string // for a single-word query, the word
 }
 
-// MatchStats is Match that also reports how many candidate subscriptions
-// were checked (after the Bloom pre-check), for benchmarks and metrics.
-func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
+// matchScratch is the working memory of one Match call, pooled so that a
+// story costs no allocations beyond the hits.
+type matchScratch struct {
+	found []matched
+	seen  map[uint32]struct{}
+}
+
+// AppendMatches appends to dst a hit for every indexed subscription d
+// matches (the set Match returns) and reports how many candidates were
+// verified. With terms false the hits carry no Terms, so a caller that
+// needs only who matched, and reuses dst from story to story, allocates
+// nothing. With terms true the hits' Terms share one new backing array.
+func (ix *Index) AppendMatches(dst []Hit, d *Doc, terms bool) (hits []Hit, candidates int) {
+	sc, _ := ix.scratch.Get().(*matchScratch)
+	if sc == nil {
+		sc = &matchScratch{}
+	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	var buf [64]matched
-	found := buf[:0]
-	multi := 0
-	for _, u := range d.uniq {
-		list := ix.words[u.tok]
+	found, multi, candidates := ix.find(sc.found[:0], d)
+	nfound := len(found)
+	if multi > 1 {
+		// A query filed under several keys can be found more than once:
+		// keep its first finding.
+		if sc.seen == nil {
+			sc.seen = make(map[uint32]struct{}, multi)
+		}
+		w := 0
+		for _, m := range found {
+			if m.slot&multiBit != 0 {
+				if _, dup := sc.seen[m.slot]; dup {
+					continue
+				}
+				sc.seen[m.slot] = struct{}{}
+			}
+			found[w] = m
+			w++
+		}
+		found = found[:w]
+		clear(sc.seen)
+	}
+	hits = slices.Grow(dst, len(found))
+	var all []string
+	if terms {
+		all = make([]string, 0, len(found)+len(found)/2)
+	}
+	for _, m := range found {
+		e := &ix.entries[m.slot&slotMask]
+		h := Hit{ID: e.id, Chat: e.chat, Query: e.text}
+		if terms {
+			// All hits' terms share one backing array; each Hit gets a
+			// capped slice of it so that appending to one cannot clobber
+			// another.
+			from := len(all)
+			if m.word != "" {
+				all = append(all, m.word)
+			} else {
+				q := Query{prog: m.prog}
+				all = q.appendMatched(all, d)
+			}
+			h.Terms = all[from:len(all):len(all)]
+		}
+		hits = append(hits, h)
+	}
+	// Drop references into posting lists before pooling, so that a removed
+	// list is not kept alive.
+	clear(found[:nfound])
+	sc.found = found[:0]
+	ix.scratch.Put(sc)
+	return hits, candidates
+}
+
+// find appends the subscriptions d matches to found (with duplicates for
+// multi-key queries) and reports how many findings may be duplicates and
+// how many candidates were verified. The caller holds the read lock.
+func (ix *Index) find(found []matched, d *Doc) (_ []matched, multi, candidates int) {
+	t := &ix.keys
+	if t.n == 0 {
+		return found, 0, 0
+	}
+	// check verifies the records of one posting list.
+	check := func(list []byte, u *dterm) {
 		for o := 0; o < len(list); {
-			slot, sg, _, prog, next := record(list, o)
+			slot, sg, prog, next := record(list, o)
 			o = next
 			if slot&exactBit != 0 {
 				// A query of one unrestricted word matches wherever that
@@ -274,72 +362,42 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 			}
 		}
 	}
-	if len(ix.prefixes) > 0 {
-		for _, u := range d.uniq {
-			list := ix.prefixes[prefixKey(u.tok)]
-			for o := 0; o < len(list); {
-				slot, sg, pre, prog, next := record(list, o)
-				o = next
-				if !d.bloom.has(sg) || !strings.HasPrefix(u.tok, pre) {
-					continue
-				}
-				candidates++
-				if q := (Query{prog: prog}); q.matches(d) {
-					// Several story tokens can share a prefix key ("war",
-					// "warning"), so prefix findings are always deduped.
-					found = append(found, matched{slot | multiBit, prog, ""})
-					multi++
-				}
+	for i := range d.uniq {
+		u := &d.uniq[i]
+		if t.mayHave(u.h) {
+			if list := t.find(u.tok, u.h, false); list != nil {
+				check(list, u)
+			}
+		}
+		if ix.npre == 0 {
+			continue
+		}
+		// Every prefix of the token of at least MinPrefix characters may
+		// be a prefix key. FNV-1a's running value is the hash of the bytes
+		// so far, so each costs a multiplication and a filter bit.
+		h := uint32(2166136261)
+		runes := 0
+		tok := u.tok
+		for j := 0; j < len(tok); j++ {
+			h ^= uint32(tok[j])
+			h *= 16777619
+			if j+1 < len(tok) && tok[j+1]&0xC0 == 0x80 {
+				continue // inside a character
+			}
+			runes++
+			if runes < MinPrefix {
+				continue
+			}
+			kh := h ^ preSalt
+			if !t.mayHave(kh) {
+				continue
+			}
+			if list := t.find(tok[:j+1], kh, true); list != nil {
+				check(list, u)
 			}
 		}
 	}
-	if len(found) == 0 {
-		return nil, candidates
-	}
-	if multi > 1 {
-		// A query filed under several keys (an OR) can be found more than
-		// once: keep its first finding.
-		seen := make(map[uint32]bool, multi)
-		w := 0
-		for _, m := range found {
-			if m.slot&multiBit != 0 {
-				if seen[m.slot] {
-					continue
-				}
-				seen[m.slot] = true
-			}
-			found[w] = m
-			w++
-		}
-		found = found[:w]
-	}
-	hits = make([]Hit, 0, len(found))
-	terms := make([]string, 0, len(found)+len(found)/2)
-	for _, m := range found {
-		e := &ix.entries[m.slot&slotMask]
-		// All hits' terms share one backing array; each Hit gets a capped
-		// slice of it so that appending to one cannot clobber another.
-		from := len(terms)
-		if m.word != "" {
-			terms = append(terms, m.word)
-		} else {
-			q := Query{prog: m.prog}
-			terms = q.appendMatched(terms, d)
-		}
-		hits = append(hits, Hit{ID: e.id, Chat: e.chat, Query: e.text, Terms: terms[from:len(terms):len(terms)]})
-	}
-	return hits, candidates
-}
-
-// prefixKey is the first MinPrefix characters of tok (all of it if
-// shorter), the key under which prefix queries are filed.
-func prefixKey(tok string) string {
-	i := 0
-	for n := 0; n < MinPrefix && i < len(tok); n++ {
-		_, size := utf8.DecodeRuneInString(tok[i:])
-		i += size
-	}
-	return tok[:i]
+	return found, multi, candidates
 }
 
 // Flags in the slot field of a posting record.
@@ -402,6 +460,7 @@ func (q *Query) signature() sig {
 // key is one term a query is filed under.
 type key struct {
 	tok string
+	h   uint32 // hashTok(tok)
 	pre bool
 }
 
@@ -427,7 +486,7 @@ func (q *Query) keysOf(o int, dst []key) (float64, []key) {
 		}
 		if n.pre {
 			t := q.firstTok(n)
-			return 4 * scale * wordFreq(t), append(dst, key{t, true})
+			return 4 * scale * wordFreq(t), append(dst, key{t, hashTok(t), true})
 		}
 		var buf [MaxPhraseWords]string
 		toks := q.toks(n, buf[:0])
@@ -437,7 +496,7 @@ func (q *Query) keysOf(o int, dst []key) (float64, []key) {
 				best = t
 			}
 		}
-		return scale * wordFreq(best), append(dst, key{best, false})
+		return scale * wordFreq(best), append(dst, key{best, hashTok(best), false})
 	case opAnd:
 		// Try each positive part and keep the cheapest.
 		bestCost, bestAt := noKeys, -1
