@@ -9,9 +9,9 @@ import (
 // bench pipeline` runs the full 1,000 feeds.
 const benchFeeds = 100
 
-func newBench(b *testing.B, subs int) *Bench {
+func newBench(b *testing.B, subs int, noClusters bool) *Bench {
 	b.Helper()
-	bench, err := NewBench(Options{Feeds: benchFeeds, Items: 50, Subs: subs, Dir: b.TempDir()})
+	bench, err := NewBench(Options{Feeds: benchFeeds, Items: 50, Subs: subs, NoClusters: noClusters, Dir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -24,12 +24,21 @@ func newBench(b *testing.B, subs int) *Bench {
 }
 
 // BenchmarkCycleNew is one cycle of benchFeeds feeds, each with 50 new
-// stories, through parse, normalise, dedupe, match and enqueue; reported
-// per story.
+// stories, through parse, normalise, dedupe, cluster, match and enqueue;
+// reported per story. The clusters=false cases leave the clusterer out.
 func BenchmarkCycleNew(b *testing.B) {
-	for _, subs := range []int{1000, 100_000} {
-		b.Run("subs="+itoa(subs), func(b *testing.B) {
-			bench := newBench(b, subs)
+	for _, tc := range []struct {
+		subs       int
+		noClusters bool
+	}{{1000, false}, {1000, true}, {100_000, false}, {100_000, true}} {
+		name := "subs=" + itoa(tc.subs)
+		if tc.noClusters {
+			name += "/clusters=false"
+		} else {
+			name += "/clusters=true"
+		}
+		b.Run(name, func(b *testing.B) {
+			bench := newBench(b, tc.subs, tc.noClusters)
 			var stories, queued int64
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -53,7 +62,7 @@ func BenchmarkCycleNew(b *testing.B) {
 // BenchmarkCycleNotModified is one cycle of benchFeeds feeds that all
 // answer 304; reported per feed.
 func BenchmarkCycleNotModified(b *testing.B) {
-	bench := newBench(b, 1000)
+	bench := newBench(b, 1000, false)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
