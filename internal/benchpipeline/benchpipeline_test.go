@@ -167,11 +167,14 @@ func TestSlowHostDoesNotDelayOthers(t *testing.T) {
 	defer db.Close()
 	handled := make(chan string, slow+fast)
 	sched, err := sources.NewScheduler(sources.SchedulerConfig{
-		Sources:           srcs,
-		DefaultSchedule:   "@every 10m",
-		Fetcher:           sources.NewFetcher(LoopbackClient(u.Host), "", nil),
-		Store:             db,
-		Handle:            func(_ context.Context, p sources.Poll) error { handled <- p.Source.Name; return db.PutSourceState(p.State) },
+		Sources:         srcs,
+		DefaultSchedule: "@every 10m",
+		Fetcher:         sources.NewFetcher(LoopbackClient(u.Host), "", nil),
+		Store:           db,
+		Handle: func(_ context.Context, p sources.Poll) error {
+			handled <- p.Source.Name
+			return db.PutSourceState(p.State)
+		},
 		MaxConcurrent:     4,
 		PerHostConcurrent: 2,
 		Seed:              1,
