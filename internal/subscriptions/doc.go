@@ -11,24 +11,29 @@ import (
 // then read by every query the story is checked against.
 //
 // Every token is a slice of one folded string. The title, the text, each
-// category and the source name are separate segments of toks, divided by
-// empty tokens, so that a phrase never matches across a field boundary.
+// category and the source name are separate segments of the token
+// sequence (tid), divided by breaks, so that a phrase never matches across
+// a field boundary.
 type Doc struct {
 	folded   string
-	toks     []tokSpan // all segments in order, "" between them
-	titleEnd int       // toks[:titleEnd] is the title
-	srcStart int       // toks[srcStart:] is the source name
-	uniq     []dterm   // distinct tokens in order of first use, with the fields they occur in
-	table    []uint32  // open-addressing hash table: 1 + index into uniq, 0 empty
-	bloom    bloom     // the distinct tokens, for the index's pre-check
+	titleEnd int      // tokens [0, titleEnd) are the title
+	srcStart int      // tokens [srcStart, len(tid)) are the source name
+	uniq     []dterm  // distinct tokens in order of first use, with the fields they occur in
+	table    []uint32 // open-addressing hash table: 1 + index into uniq, 0 empty
+	bloom    bloom    // the distinct tokens, for the index's pre-check
+	// tid[i] is 1 + the uniq index of token i (0 for a segment break), and
+	// next[i] the position of the same token's next occurrence (-1: none),
+	// so that a phrase is checked from its first word's occurrences by
+	// comparing integers rather than by scanning every token's text.
+	tid  []int32
+	next []int32
 }
 
-type tokSpan struct{ start, end int32 }
-
 type dterm struct {
-	tok  string
-	h    uint32 // hashTok(tok)
-	mask uint8
+	tok         string
+	h           uint32 // hashTok(tok)
+	first, last int32  // positions of the first and last occurrence
+	mask        uint8
 }
 
 // NewDoc normalises a story's title, whole text, categories and source
@@ -54,7 +59,8 @@ func NewDoc(st *story.Story) *Doc {
 	t.Add(st.Source)
 	d.folded = t.String()
 	ntok := t.Len()
-	d.toks = make([]tokSpan, ntok)
+	ids := make([]int32, 2*ntok)
+	d.tid, d.next = ids[:ntok:ntok], ids[ntok:]
 	// Distinct tokens go into an open-addressing hash table, so that a
 	// query term is found with one probe (its hash was computed when the
 	// query was parsed).
@@ -67,7 +73,7 @@ func NewDoc(st *story.Story) *Doc {
 	d.bloom[0] = 1 // position 0: always present
 	for i := range ntok {
 		s, e := t.Span(i)
-		d.toks[i] = tokSpan{int32(s), int32(e)}
+		d.next[i] = -1
 		if s == e {
 			continue
 		}
@@ -84,13 +90,17 @@ func NewDoc(st *story.Story) *Doc {
 		for {
 			k := d.table[j]
 			if k == 0 {
-				d.uniq = append(d.uniq, dterm{tok: tok, h: h, mask: m})
+				d.uniq = append(d.uniq, dterm{tok: tok, h: h, first: int32(i), last: int32(i), mask: m})
 				d.table[j] = uint32(len(d.uniq))
+				d.tid[i] = int32(len(d.uniq))
 				d.bloom.add(h)
 				break
 			}
 			if u := &d.uniq[k-1]; u.h == h && u.tok == tok {
 				u.mask |= m
+				d.next[u.last] = int32(i)
+				u.last = int32(i)
+				d.tid[i] = int32(k)
 				break
 			}
 			j = (j + 1) & (size - 1)
@@ -109,13 +119,16 @@ func (d *Doc) Tokens() []string {
 	return out
 }
 
-func (d *Doc) tok(i int) string { return d.folded[d.toks[i].start:d.toks[i].end] }
-
-// mask returns the fields tok occurs in, 0 if none.
-func (d *Doc) mask(tok string) uint8 { return d.lookup(tok, hashTok(tok)) }
-
 // lookup is mask for a token whose hash h is known.
 func (d *Doc) lookup(tok string, h uint32) uint8 {
+	if k := d.find(tok, h); k > 0 {
+		return d.uniq[k-1].mask
+	}
+	return 0
+}
+
+// find returns 1 + the uniq index of tok (whose hash is h), 0 if absent.
+func (d *Doc) find(tok string, h uint32) int32 {
 	m := len(d.table) - 1
 	for j := int(h) & m; ; j = (j + 1) & m {
 		k := d.table[j]
@@ -123,7 +136,7 @@ func (d *Doc) lookup(tok string, h uint32) uint8 {
 			return 0
 		}
 		if u := &d.uniq[k-1]; u.h == h && u.tok == tok {
-			return u.mask
+			return int32(k)
 		}
 	}
 }
@@ -155,13 +168,18 @@ func (d *Doc) hasPrefix(pre string, fld uint8) bool {
 // hasPhrase reports whether toks occur consecutively within one segment of
 // a field in fld.
 func (d *Doc) hasPhrase(toks []string, fld uint8) bool {
-	// Cheap rejection: every word must occur somewhere in the fields.
-	for _, t := range toks {
-		if d.mask(t)&fld == 0 {
+	// Every word must occur somewhere in the fields; their token IDs then
+	// let the occurrences of the first word be extended by integer
+	// compares.
+	var ids [MaxPhraseWords]int32
+	for k, t := range toks {
+		id := d.find(t, hashTok(t))
+		if id == 0 || d.uniq[id-1].mask&fld == 0 {
 			return false
 		}
+		ids[k] = id
 	}
-	lo, hi := 0, len(d.toks)
+	lo, hi := 0, len(d.tid)
 	switch fld {
 	case fTitle:
 		hi = d.titleEnd
@@ -171,10 +189,14 @@ func (d *Doc) hasPhrase(toks []string, fld uint8) bool {
 		hi = d.srcStart
 	}
 	n := len(toks)
+	// Occurrences come in increasing position order.
 outer:
-	for i := lo; i+n <= hi; i++ {
-		for k, t := range toks {
-			if d.tok(i+k) != t {
+	for p := int(d.uniq[ids[0]-1].first); p >= 0 && p+n <= hi; p = int(d.next[p]) {
+		if p < lo {
+			continue
+		}
+		for k := 1; k < n; k++ {
+			if d.tid[p+k] != ids[k] {
 				continue outer
 			}
 		}

@@ -1,0 +1,52 @@
+package subscriptions
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"frontwire/internal/story"
+)
+
+// TestHasPhraseEqualsScan checks the position-chain phrase search against
+// a plain scan of each field's tokens, on texts from a tiny vocabulary so
+// that words repeat and phrases overlap ("a a b").
+func TestHasPhraseEqualsScan(t *testing.T) {
+	words := []string{"a", "b", "c", "Ab", "b-a", "A’s"}
+	text := func(t *rapid.T, label string) string {
+		return strings.Join(rapid.SliceOfN(rapid.SampledFrom(words), 0, 12).Draw(t, label), " ")
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		st := &story.Story{Title: text(t, "title"), Text: text(t, "text"), Source: text(t, "source"),
+			Categories: []string{text(t, "cat1"), text(t, "cat2")}}
+		d := NewDoc(st)
+		phrase := story.AppendTokens(nil, text(t, "phrase"))
+		if len(phrase) == 0 || len(phrase) > MaxPhraseWords {
+			return
+		}
+		fld := rapid.SampledFrom([]uint8{fTitle, fSource, fAny}).Draw(t, "field")
+		var segs []string
+		switch fld {
+		case fTitle:
+			segs = []string{st.Title}
+		case fSource:
+			segs = []string{st.Source}
+		default:
+			segs = append([]string{st.Title, st.Text}, st.Categories...)
+		}
+		want := false
+		for _, s := range segs {
+			toks := story.AppendTokens(nil, s)
+			for i := 0; i+len(phrase) <= len(toks); i++ {
+				if slices.Equal(toks[i:i+len(phrase)], phrase) {
+					want = true
+				}
+			}
+		}
+		if got := d.hasPhrase(phrase, fld); got != want {
+			t.Fatalf("hasPhrase(%q, %d) = %v, want %v in %+v", phrase, fld, got, want, st)
+		}
+	})
+}
