@@ -3,6 +3,7 @@ package alerts
 import (
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"frontwire/internal/clusters"
@@ -20,12 +21,28 @@ type RecentStories interface {
 	RecentStories(since time.Time) ([]story.Story, error)
 }
 
-// LoadClusters returns a Clusterer holding the stories stored within the
+// ClusterSet is the pipeline's clusterer: it stamps each poll's stories
+// with a first-seen time later than any before and assigns them under one
+// lock, so that the order of assignment is the order of (first seen, ID)
+// in which LoadClusters replays them after a restart, however polls of
+// several sources interleave. A cluster's ID comes from its first story,
+// so the same order gives the same IDs.
+type ClusterSet struct {
+	c    *clusters.Clusterer
+	mu   sync.Mutex
+	last time.Time
+}
+
+// Assign files one story; the pipeline uses assignClusters.
+func (s *ClusterSet) Assign(st *story.Story) (string, bool) { return s.c.Assign(st) }
+
+// LoadClusters returns a ClusterSet holding the stories stored within the
 // clustering window before now, assigned in the order the pipeline
 // assigns them (first seen, then ID), so that clusters, and the IDs the
 // chats' alerts were filed under, survive a restart.
-func LoadClusters(store RecentStories, cfg clusters.Config, now time.Time) (*clusters.Clusterer, error) {
+func LoadClusters(store RecentStories, cfg clusters.Config, now time.Time) (*ClusterSet, error) {
 	c := clusters.New(cfg)
+	set := &ClusterSet{c: c}
 	stories, err := store.RecentStories(now.Add(-c.Config().Window))
 	if err != nil {
 		return nil, fmt.Errorf("load clusters: %w", err)
@@ -33,8 +50,11 @@ func LoadClusters(store RecentStories, cfg clusters.Config, now time.Time) (*clu
 	sortForClustering(stories)
 	for i := range stories {
 		c.Assign(&stories[i])
+		if stories[i].FirstSeen.After(set.last) {
+			set.last = stories[i].FirstSeen
+		}
 	}
-	return c, nil
+	return set, nil
 }
 
 // sortForClustering orders stories as storage lists recent stories:
@@ -53,7 +73,21 @@ func sortForClustering(stories []story.Story) {
 // assignClusters gives every story of a poll its cluster and returns the
 // IDs by index. Stories without FirstSeen get now, as storage would stamp
 // them, so that the rebuild after a restart sees the same times.
+//
+// With a *ClusterSet, every story of the poll is stamped with one time
+// later than any earlier poll's, under the set's lock (see ClusterSet).
 func assignClusters(c Clusters, stories []story.Story, now time.Time) []string {
+	if set, ok := c.(*ClusterSet); ok {
+		set.mu.Lock()
+		defer set.mu.Unlock()
+		if !now.After(set.last) {
+			now = set.last.Add(time.Nanosecond)
+		}
+		set.last = now
+		for i := range stories {
+			stories[i].FirstSeen = now
+		}
+	}
 	order := make([]int, len(stories))
 	for i := range stories {
 		if stories[i].FirstSeen.IsZero() {
