@@ -51,7 +51,11 @@ type RSSResult struct {
 	VmRSSMB float64 `json:"vm_rss_mb"`
 	// VmHWMMB is the peak resident set over the whole run.
 	VmHWMMB float64 `json:"vm_hwm_mb"`
-	Seconds float64 `json:"seconds"`
+	// RssAnonMB and RssFileMB split VmRSS at the end: the Go heap and
+	// stacks, and the pages of mapped files (the bbolt file) in memory.
+	RssAnonMB float64 `json:"rss_anon_mb"`
+	RssFileMB float64 `json:"rss_file_mb"`
+	Seconds   float64 `json:"seconds"`
 	// Log is the child's log file.
 	Log string `json:"log"`
 }
@@ -175,11 +179,12 @@ func RunRSS(ctx context.Context, opt RSSOptions, w io.Writer) (*RSSResult, error
 		return nil, err
 	}
 	res.VmRSSMB, res.VmHWMMB = st["VmRSS"]/1024, st["VmHWM"]/1024
+	res.RssAnonMB, res.RssFileMB = st["RssAnon"]/1024, st["RssFile"]/1024
 	if opt.JSON {
 		return res, json.NewEncoder(w).Encode(res)
 	}
-	_, err = fmt.Fprintf(w, "bot run with %d sources × %d items, %d subscriptions, %d cycles of %s (%.0f s):\nVmRSS at the end %.1f MB, VmHWM (peak) %.1f MB\n",
-		res.Feeds, res.Items, res.Subs, res.Cycles, opt.Interval, res.Seconds, res.VmRSSMB, res.VmHWMMB)
+	_, err = fmt.Fprintf(w, "bot run with %d sources × %d items, %d subscriptions, %d cycles of %s (%.0f s):\nVmRSS at the end %.1f MB (anonymous %.1f MB, file pages %.1f MB), VmHWM (peak) %.1f MB\n",
+		res.Feeds, res.Items, res.Subs, res.Cycles, opt.Interval, res.Seconds, res.VmRSSMB, res.RssAnonMB, res.RssFileMB, res.VmHWMMB)
 	return res, err
 }
 
