@@ -1,0 +1,111 @@
+package subscriptions
+
+import (
+	"errors"
+	"sync"
+)
+
+// Grow reserves room for about n more subscriptions, so that loading them
+// does not rehash the ID map and the key table again and again.
+func (ix *Index) Grow(n int) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if len(ix.byID) == 0 {
+		ix.byID = make(map[uint64]uint32, n)
+	}
+	if cap(ix.entries)-len(ix.entries) < n {
+		e := make([]entry, len(ix.entries), len(ix.entries)+n)
+		copy(e, ix.entries)
+		ix.entries = e
+	}
+	// About one key per subscription: ORs add keys, shared words remove
+	// them.
+	if ix.keys.n == 0 && len(ix.keys.slots) < 2*n {
+		ix.keys.init(n)
+	}
+}
+
+// bulkBatch is how many subscriptions a Bulk worker takes at a time: large
+// enough that the channel and the lock cost nothing per subscription,
+// small enough that memory for queued batches stays small.
+const bulkBatch = 2048
+
+// Bulk loads many subscriptions into an index at start-up, parsing their
+// queries on several goroutines. Add never blocks for long and may be
+// called from a storage iterator; Close waits for every added subscription
+// to be indexed. The IDs given to one Bulk must be distinct (the order in
+// which they are indexed is not defined). Matching may run meanwhile.
+type Bulk struct {
+	ix    *Index
+	batch []Subscription
+	work  chan []Subscription
+	wg    sync.WaitGroup
+	mu    sync.Mutex // guards errs and added
+	errs  []error
+	added int
+}
+
+// NewBulk starts workers goroutines (at least one) that parse and index
+// what Add is given.
+func (ix *Index) NewBulk(workers int) *Bulk {
+	b := &Bulk{ix: ix, work: make(chan []Subscription, workers)}
+	for range max(workers, 1) {
+		b.wg.Add(1)
+		go b.run()
+	}
+	return b
+}
+
+// Add queues s to be parsed and indexed.
+func (b *Bulk) Add(s Subscription) {
+	if b.batch == nil {
+		b.batch = make([]Subscription, 0, bulkBatch)
+	}
+	b.batch = append(b.batch, s)
+	if len(b.batch) == bulkBatch {
+		b.work <- b.batch
+		b.batch = nil
+	}
+}
+
+// Close indexes what is still queued, stops the workers, and returns how
+// many subscriptions were indexed and the errors of those that were not
+// (each wrapping the *QueryError from Parse), joined.
+func (b *Bulk) Close() (added int, err error) {
+	if len(b.batch) > 0 {
+		b.work <- b.batch
+		b.batch = nil
+	}
+	close(b.work)
+	b.wg.Wait()
+	return b.added, errors.Join(b.errs...)
+}
+
+func (b *Bulk) run() {
+	defer b.wg.Done()
+	var ready []prepared
+	for batch := range b.work {
+		ready = ready[:0]
+		var errs []error
+		for i := range batch {
+			c, err := Compile(batch[i])
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			ready = append(ready, prepare(c))
+		}
+		// The parsing above runs in parallel; only the insertions share
+		// the index's lock, once per batch.
+		b.ix.mu.Lock()
+		for i := range ready {
+			b.ix.addLocked(&ready[i])
+		}
+		b.ix.mu.Unlock()
+		clear(ready) // let the batch's strings go once indexed
+		b.mu.Lock()
+		b.added += len(ready)
+		b.errs = append(b.errs, errs...)
+		b.mu.Unlock()
+	}
+}

@@ -1,0 +1,55 @@
+package subscriptions_test
+
+import (
+	"errors"
+	"testing"
+
+	"frontwire/internal/subscriptions"
+	"frontwire/internal/subscriptions/workload"
+)
+
+// TestBulkEqualsNaive loads generated subscriptions, a few of them invalid,
+// through Bulk on several workers and checks the index against the full
+// scan, its size, and the errors reported.
+func TestBulkEqualsNaive(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		t.Run("", func(t *testing.T) {
+			g := workload.New(7)
+			subs := g.Subscriptions(5000)
+			invalid := 0
+			for i := range subs {
+				if i%997 == 0 {
+					subs[i].Query = `"unclosed`
+					invalid++
+				}
+			}
+			compiled := compileAll(subs)
+			ix := subscriptions.NewIndex()
+			ix.Grow(len(subs))
+			b := ix.NewBulk(workers)
+			for _, s := range subs {
+				b.Add(s)
+			}
+			added, err := b.Close()
+			if added != len(subs)-invalid || ix.Len() != added {
+				t.Fatalf("added %d, Len %d, want %d", added, ix.Len(), len(subs)-invalid)
+			}
+			var qe *subscriptions.QueryError
+			if !errors.As(err, &qe) {
+				t.Fatalf("Close error = %v, want the invalid queries' *QueryError", err)
+			}
+			total := 0
+			for _, st := range g.Stories(200) {
+				d := subscriptions.NewDoc(&st)
+				want := subscriptions.NaiveMatch(compiled, d)
+				total += len(want)
+				if got := ix.Match(d); !sameHits(got, want) {
+					t.Fatalf("story %s: index %v, naive %v", st.ID, ids(got), ids(want))
+				}
+			}
+			if total == 0 {
+				t.Fatal("no story matched anything: the test proves nothing")
+			}
+		})
+	}
+}
