@@ -92,7 +92,11 @@ func (p *Pipeline) Handle(ctx context.Context, poll sources.Poll) error {
 		if p.Clock != nil {
 			now = p.Clock.Now()
 		}
-		clusterIDs = assignClusters(p.Clusters, unseen, now)
+		// Only stories that may alert are clustered: a first poll's
+		// backlog alerts nothing, and clustering a 10,000-item backlog
+		// under the set's lock stalled every other source's poll for
+		// minutes.
+		clusterIDs = assignClusters(p.Clusters, unseen[:alerting], now)
 	}
 	items := make([]storage.NewStory, len(unseen))
 	matched := 0
