@@ -333,7 +333,7 @@ func (ix *Index) AppendMatches(dst []Hit, d *Doc, terms bool) (hits []Hit, candi
 // how many candidates were verified. The caller holds the read lock.
 func (ix *Index) find(found []matched, d *Doc) (_ []matched, multi, candidates int) {
 	t := &ix.keys
-	if t.n == 0 {
+	if t.len() == 0 {
 		return found, 0, 0
 	}
 	// check verifies the records of one posting list.

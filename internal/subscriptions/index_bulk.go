@@ -20,7 +20,7 @@ func (ix *Index) Grow(n int) {
 	}
 	// About one key per subscription: ORs add keys, shared words remove
 	// them.
-	if ix.keys.n == 0 && len(ix.keys.slots) < 2*n {
+	if ix.keys.len() == 0 && len(ix.keys.slots) < 2*n {
 		ix.keys.init(n)
 	}
 }

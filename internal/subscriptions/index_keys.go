@@ -11,24 +11,30 @@ package subscriptions
 //     prefix query can be filed under the whole prefix rather than under its
 //     first few letters (which made long lists to scan).
 //   - most story tokens ("the", "said") are not filed keys at all. A bit
-//     filter of about 8 bits per key, small enough to stay in cache, says
-//     "certainly not a key" for nearly all of them before the table (a cache
-//     miss at a million subscriptions) is touched.
+//     filter of 16 or more bits per key, small enough to stay in cache, says
+//     "certainly not a key" for nearly all of them before the table is
+//     touched.
 //
-// The table uses linear probing with backward-shift deletion, so it holds
-// no tombstones. It grows by rehashing under the index's write lock; bits
-// of deleted keys stay set in the filter until the next growth, which only
-// costs a probe.
+// The keys themselves live in a dense slice; the open-addressing table
+// holds only their hash and position (8 bytes a slot), so that keeping it
+// at most half full costs little memory. It uses linear probing with
+// backward-shift deletion, so it holds no tombstones, and grows by
+// rehashing under the index's write lock. Bits of deleted keys stay set in
+// the filter until the next growth, which only costs a probe.
 type keyTable struct {
-	slots  []kslot
-	n      int      // keys held
-	filter []uint64 // bit per (mixed) key hash
+	slots  []kslot   // open addressing; ref 0 marks an empty slot
+	keys   []keyList // dense; slots refer to them
+	filter []uint64  // bit per (mixed) key hash
 }
 
 type kslot struct {
-	list []byte // posting records; nil marks an empty slot
+	h   uint32 // keyHash of the key
+	ref uint32 // 1 + index into keys
+}
+
+type keyList struct {
 	key  string
-	h    uint32 // keyHash(key, pre)
+	list []byte // posting records, never empty
 	pre  bool
 }
 
@@ -45,7 +51,7 @@ func keyHash(h uint32, pre bool) uint32 {
 }
 
 // mix spreads FNV's bits so that the table index and the filter bit both
-// come from well-mixed high bits.
+// come from well-mixed bits.
 func mix(h uint32) uint32 {
 	h ^= h >> 16
 	h *= 0x7feb352d
@@ -55,7 +61,17 @@ func mix(h uint32) uint32 {
 	return h
 }
 
+// len returns the number of keys.
+func (t *keyTable) len() int { return len(t.keys) }
+
+// init empties the table and sizes it for capacity keys.
 func (t *keyTable) init(capacity int) {
+	t.keys = make([]keyList, 0, capacity)
+	t.resize(capacity)
+}
+
+// resize rebuilds slots and filter for capacity keys from t.keys.
+func (t *keyTable) resize(capacity int) {
 	size := 64
 	for size < capacity*2 {
 		size *= 2
@@ -64,12 +80,27 @@ func (t *keyTable) init(capacity int) {
 	// 8 filter bits per slot: 16 or more per key, since the table is
 	// never more than half full, for about 6% false positives at worst.
 	t.filter = make([]uint64, size*8/64)
-	t.n = 0
+	m := uint32(size - 1)
+	for k := range t.keys {
+		kl := &t.keys[k]
+		kh := keyHash(hashTok(kl.key), kl.pre)
+		i := mix(kh) & m
+		for t.slots[i].ref != 0 {
+			i = (i + 1) & m
+		}
+		t.slots[i] = kslot{h: kh, ref: uint32(k + 1)}
+		t.setBit(kh)
+	}
 }
 
 // fbit is the filter bit of table hash kh.
 func (t *keyTable) fbit(kh uint32) uint32 {
 	return mix(kh^0x5bd1e995) & uint32(len(t.filter)*64-1)
+}
+
+func (t *keyTable) setBit(kh uint32) {
+	b := t.fbit(kh)
+	t.filter[b>>6] |= 1 << (b & 63)
 }
 
 // mayHave reports whether kh may be a key; false is certain.
@@ -78,98 +109,90 @@ func (t *keyTable) mayHave(kh uint32) bool {
 	return t.filter[b>>6]&(1<<(b&63)) != 0
 }
 
+// index returns the slot index of key, or of the empty slot where it
+// would go, and whether it was found.
+func (t *keyTable) index(key string, kh uint32, pre bool) (uint32, bool) {
+	m := uint32(len(t.slots) - 1)
+	for i := mix(kh) & m; ; i = (i + 1) & m {
+		s := t.slots[i]
+		if s.ref == 0 {
+			return i, false
+		}
+		if s.h == kh {
+			if kl := &t.keys[s.ref-1]; kl.pre == pre && kl.key == key {
+				return i, true
+			}
+		}
+	}
+}
+
 // find returns the posting list of key (table hash kh), nil if none.
 func (t *keyTable) find(key string, kh uint32, pre bool) []byte {
 	if len(t.slots) == 0 {
 		return nil
 	}
-	m := uint32(len(t.slots) - 1)
-	for i := mix(kh) & m; ; i = (i + 1) & m {
-		s := &t.slots[i]
-		if s.list == nil {
-			return nil
-		}
-		if s.h == kh && s.pre == pre && s.key == key {
-			return s.list
-		}
+	i, ok := t.index(key, kh, pre)
+	if !ok {
+		return nil
 	}
-}
-
-// slot returns the slot holding key or the empty slot where it would go.
-func (t *keyTable) slot(key string, kh uint32, pre bool) *kslot {
-	m := uint32(len(t.slots) - 1)
-	for i := mix(kh) & m; ; i = (i + 1) & m {
-		s := &t.slots[i]
-		if s.list == nil || (s.h == kh && s.pre == pre && s.key == key) {
-			return s
-		}
-	}
+	return t.keys[t.slots[i].ref-1].list
 }
 
 // set stores list (non-empty) for key, adding the key if it is new.
 func (t *keyTable) set(key string, kh uint32, pre bool, list []byte) {
 	if len(t.slots) == 0 {
-		t.init(64)
+		t.init(32)
 	}
-	s := t.slot(key, kh, pre)
-	if s.list == nil {
-		if (t.n+1)*2 > len(t.slots) {
-			t.grow()
-			s = t.slot(key, kh, pre)
-		}
-		t.n++
-		*s = kslot{key: key, h: kh, pre: pre}
-		b := t.fbit(kh)
-		t.filter[b>>6] |= 1 << (b & 63)
+	i, ok := t.index(key, kh, pre)
+	if ok {
+		t.keys[t.slots[i].ref-1].list = list
+		return
 	}
-	s.list = list
+	if (len(t.keys)+1)*2 > len(t.slots) {
+		t.keys = append(t.keys, keyList{key: key, list: list, pre: pre})
+		t.resize(len(t.slots)) // doubles: resize sizes for twice the capacity
+		return
+	}
+	t.keys = append(t.keys, keyList{key: key, list: list, pre: pre})
+	t.slots[i] = kslot{h: kh, ref: uint32(len(t.keys))}
+	t.setBit(kh)
 }
 
 // delete removes key, shifting later entries of its probe run back so that
-// no tombstone is needed.
+// no tombstone is needed, and moves the last key into its place in keys.
 func (t *keyTable) delete(key string, kh uint32, pre bool) {
 	if len(t.slots) == 0 {
 		return
 	}
-	m := uint32(len(t.slots) - 1)
-	i := mix(kh) & m
-	for {
-		s := &t.slots[i]
-		if s.list == nil {
-			return
-		}
-		if s.h == kh && s.pre == pre && s.key == key {
-			break
-		}
-		i = (i + 1) & m
+	i, ok := t.index(key, kh, pre)
+	if !ok {
+		return
 	}
-	t.n--
+	ref := t.slots[i].ref
+	m := uint32(len(t.slots) - 1)
 	for j := (i + 1) & m; ; j = (j + 1) & m {
-		s := &t.slots[j]
-		if s.list == nil {
+		s := t.slots[j]
+		if s.ref == 0 {
 			break
 		}
 		home := mix(s.h) & m
 		// Move s back to the hole at i unless its home lies cyclically in
 		// (i, j]: then it would become unreachable.
 		if (j-home)&m >= (j-i)&m {
-			t.slots[i] = *s
+			t.slots[i] = s
 			i = j
 		}
 	}
 	t.slots[i] = kslot{}
-}
-
-func (t *keyTable) grow() {
-	old := t.slots
-	t.init(len(old)) // doubles: init sizes for twice the capacity
-	for i := range old {
-		if s := &old[i]; s.list != nil {
-			d := t.slot(s.key, s.h, s.pre)
-			*d = *s
-			t.n++
-			b := t.fbit(s.h)
-			t.filter[b>>6] |= 1 << (b & 63)
-		}
+	last := uint32(len(t.keys))
+	if ref != last {
+		// Move the last key into the freed place and repoint its slot.
+		moved := t.keys[last-1]
+		t.keys[ref-1] = moved
+		mh := keyHash(hashTok(moved.key), moved.pre)
+		j, _ := t.index(moved.key, mh, moved.pre)
+		t.slots[j].ref = ref
 	}
+	t.keys[last-1] = keyList{}
+	t.keys = t.keys[:last-1]
 }

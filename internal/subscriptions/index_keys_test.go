@@ -29,8 +29,8 @@ func TestKeyTableEqualsMap(t *testing.T) {
 				kt.set(k, kh, pre, v)
 				want[id] = v
 			}
-			if kt.n != len(want) {
-				t.Fatalf("step %d: n = %d, want %d", i, kt.n, len(want))
+			if kt.len() != len(want) {
+				t.Fatalf("step %d: len = %d, want %d", i, kt.len(), len(want))
 			}
 		}
 		for _, k := range keys {
