@@ -242,6 +242,13 @@ func (d *Daemon) prune(ctx context.Context) error {
 		} else if n > 0 {
 			d.log.Info("pruned old stories", "removed", n)
 		}
+		// Cluster records serve edits (6 h) and /why and /mute, which
+		// people use on older alerts too: keep them as long as stories.
+		if n, err := d.DB.PruneClusterAlerts(d.clk.Now().Add(-d.Config.Bot.Retention.Duration)); err != nil {
+			d.log.Error("prune cluster records", "err", err)
+		} else if n > 0 {
+			d.log.Info("pruned old cluster records", "removed", n)
+		}
 		select {
 		case <-ctx.Done():
 			return nil

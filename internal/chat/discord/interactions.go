@@ -59,18 +59,67 @@ func Commands() []*discordgo.ApplicationCommand {
 			str("query", "Words to match", true, false)),
 		cmd("sources", "List the news sources Frontwire reads", false),
 		cmd("help", "How to use Frontwire", false),
+		cmd("why", "Explain an alert: the query, the matched terms, the outlets", false,
+			str("number", "The number shown at the end of the alert", true, false)),
+		cmd("mute", "Stop updates to an alert's story in this channel", true,
+			str("number", "The number shown at the end of the alert", true, false)),
+		cmd("set", "Deliver a subscription instantly or as an hourly or daily digest", true,
+			str("id", "The subscription", true, true),
+			str("cadence", "instant, hourly, or daily HH:MM (e.g. daily 08:00)", true, false)),
+		cmd("quiet", "Hold alerts during quiet hours, e.g. 23:00-07:00, or off", true,
+			str("hours", "HH:MM-HH:MM, or off (leave out to show them)", false, false)),
+		cmd("timezone", "This channel's time zone for digests and quiet hours", true,
+			str("zone", "An IANA zone such as Europe/Kyiv, or default", false, false)),
+		cmd("addsource", "Add a news feed (Frontwire admins only)", false,
+			str("url", "The feed's http(s) address", true, false),
+			str("name", "A name for the source", false, false)),
+		cmd("removesource", "Remove a feed added from chat (Frontwire admins only)", false,
+			str("name", "The source's name", true, false)),
 	}
 }
 
-// optionOf names the option that carries each command's argument.
-func optionOf(name string) string {
+// optionsOf names, in order, the options whose values make up each
+// command's arguments; for /set the words "digest" go between them, as the
+// text command reads "/set ID digest CADENCE".
+func optionsOf(name string) []string {
 	switch name {
 	case "subscribe", "preview":
-		return "query"
+		return []string{"query"}
 	case "unsubscribe", "pause", "resume":
-		return "id"
+		return []string{"id"}
+	case "why", "mute":
+		return []string{"number"}
+	case "set":
+		return []string{"id", "cadence"}
+	case "quiet":
+		return []string{"hours"}
+	case "timezone":
+		return []string{"zone"}
+	case "addsource":
+		return []string{"url", "name"}
+	case "removesource":
+		return []string{"name"}
 	}
-	return ""
+	return nil
+}
+
+// argsOf joins a command's option values into the arguments of the
+// equivalent text command.
+func argsOf(name string, opts []*discordgo.ApplicationCommandInteractionDataOption) string {
+	var parts []string
+	for _, want := range optionsOf(name) {
+		for _, o := range opts {
+			if o != nil && o.Name == want {
+				if v := strings.TrimSpace(optionString(o)); v != "" {
+					parts = append(parts, v)
+				}
+			}
+		}
+		if name == "set" && want == "id" {
+			parts = append(parts, "digest")
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // slowCommands defer their answer at once (response type 5) and edit it
@@ -135,12 +184,7 @@ func command(i *discordgo.Interaction) (chat.Command, bool) {
 	switch d := i.Data.(type) {
 	case discordgo.ApplicationCommandInteractionData:
 		cmd.Name = strings.ToLower(d.Name)
-		want := optionOf(cmd.Name)
-		for _, o := range d.Options {
-			if o != nil && o.Name == want {
-				cmd.Args = strings.TrimSpace(optionString(o))
-			}
-		}
+		cmd.Args = argsOf(cmd.Name, d.Options)
 	case discordgo.MessageComponentInteractionData:
 		name, args, ok := decodeCustomID(d.CustomID)
 		if !ok {

@@ -223,6 +223,11 @@ func botCommands() []tgbotapi.BotCommand {
 		{Command: "resume", Description: "Resume one subscription or all: /resume [ID]"},
 		{Command: "preview", Description: "Show recent stories a query would match"},
 		{Command: "sources", Description: "List the news sources"},
+		{Command: "why", Description: "Explain an alert: /why NUMBER"},
+		{Command: "mute", Description: "Stop updates to an alert's story: /mute NUMBER"},
+		{Command: "set", Description: "Digest instead of instant: /set ID digest daily 08:00"},
+		{Command: "quiet", Description: "Quiet hours, e.g. /quiet 23:00-07:00, or off"},
+		{Command: "timezone", Description: "This chat's time zone, e.g. /timezone Europe/Kyiv"},
 		{Command: "help", Description: "How to use Frontwire"},
 		{Command: "start", Description: "Start talking to Frontwire"},
 	}
