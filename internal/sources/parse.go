@@ -44,7 +44,9 @@ func parseFeed(body []byte, contentType string) (feed *gofeed.Feed, err error) {
 			return nil, fmt.Errorf("JSON document without a JSON Feed version: %w", ErrNotFeed)
 		}
 	}
-	feed, err = gofeed.NewParser().Parse(bytes.NewReader(body))
+	p := gofeed.NewParser()
+	p.RSSTranslator = &rssTranslator{}
+	feed, err = p.Parse(bytes.NewReader(body))
 	if err != nil {
 		if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
 			return nil, fmt.Errorf("parse feed: %w", ErrNotFeed)
