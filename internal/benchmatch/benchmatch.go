@@ -57,6 +57,7 @@ type Result struct {
 	MatchesPerStory      float64 `json:"matches_per_story"`
 	AllocsPerStory       float64 `json:"allocs_per_story"`
 	IndexBytesPerSub     float64 `json:"index_bytes_per_sub"`
+	KeysPerSub           float64 `json:"index_keys_per_sub"`
 	LoadAndIndexSeconds  float64 `json:"load_and_index_seconds"`
 	AddRemoveMicros      float64 `json:"add_remove_micros"`
 	IndexedPerWallSec    float64 `json:"indexed_stories_per_wall_sec"`
@@ -149,6 +150,7 @@ func run(ctx context.Context, opt Options, load Loader) (*Result, error) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	res.IndexBytesPerSub = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(max(ix.Len(), 1))
+	res.KeysPerSub = float64(ix.Keys()) / float64(max(ix.Len(), 1))
 
 	// Indexed matching, one story at a time as the pipeline does: first
 	// who matched (hits without terms, into a reused slice), then

@@ -235,6 +235,14 @@ func (ix *Index) Len() int {
 	return len(ix.byID)
 }
 
+// Keys returns the number of distinct words and prefixes subscriptions are
+// filed under, for benchmarks and metrics.
+func (ix *Index) Keys() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.keys.len()
+}
+
 // Match returns every indexed subscription that d matches, in no
 // particular order: exactly the set NaiveMatch returns over the same
 // subscriptions, each hit with its matched terms.
