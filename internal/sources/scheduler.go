@@ -428,7 +428,8 @@ func (s *Scheduler) fail(e *entry, prev storage.SourceState, start time.Time, ca
 		st.NextPoll = e.schedule.Next(start.In(s.loc))
 	}
 	if err := s.store.PutSourceState(st); err != nil {
-		s.log.Error("store source state", "source", e.src.Name, "error", err)
+		// Log the poll's own failure too: nothing else reports it.
+		s.log.Error("store source state", "source", e.src.Name, "error", err, "poll_error", st.LastError)
 		return fmt.Errorf("poll %q: %w (and storing the failure failed: %w)", e.src.Name, cause, err)
 	}
 	s.log.Warn("poll failed", "source", e.src.Name, "error", st.LastError, "failures", st.Failures, "next_poll", st.NextPoll)
