@@ -2,6 +2,10 @@ package benchpipeline
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"testing"
 )
 
@@ -65,6 +69,7 @@ func BenchmarkCycleNotModified(b *testing.B) {
 	bench := newBench(b, 1000, false)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		c, err := bench.Cycle(context.Background(), "304")
 		if err != nil {
@@ -75,6 +80,7 @@ func BenchmarkCycleNotModified(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchFeeds), "ns/feed")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N*benchFeeds), "cpu-µs/feed")
 }
 
 func itoa(n int) string {
@@ -90,4 +96,58 @@ func itoa(n int) string {
 			return s
 		}
 	}
+}
+
+// BenchmarkHTTPNotModified is the HTTP part of a 304 cycle alone: every
+// feed of benchFeeds asked with its ETag, 8 at once, each on its own host
+// (so a new connection per feed, as in a cycle), through the same client
+// and the same in-process server, with neither the scheduler nor bbolt.
+// Reported per feed, with the process's CPU time per feed (client and
+// server together).
+func BenchmarkHTTPNotModified(b *testing.B) {
+	fs := NewFeedServer(benchFeeds, 50, 1)
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := LoopbackClient(u.Host)
+	etags := make([]string, benchFeeds)
+	for i := range etags {
+		etags[i] = fs.etags[i]
+	}
+	get := func(i int) error {
+		req, err := http.NewRequest(http.MethodGet, FeedURL(i, u.Port()), nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("If-None-Match", etags[i])
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotModified {
+			return fmt.Errorf("feed %d: status %d", i, resp.StatusCode)
+		}
+		return nil
+	}
+	cpu0 := cpuTime()
+	for b.Loop() {
+		sem := make(chan struct{}, 8)
+		errs := make(chan error, benchFeeds)
+		for i := range benchFeeds {
+			sem <- struct{}{}
+			go func() { errs <- get(i); <-sem }()
+		}
+		for range benchFeeds {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	feeds := float64(b.N * benchFeeds)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/feeds, "ns/feed")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/feeds, "cpu-µs/feed")
 }
