@@ -58,7 +58,7 @@ func startBot(t *testing.T, cfgPath string) (d *daemon.Daemon, stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &watchWriter{want: "control socket listening", seen: make(chan struct{})}
+	logs := &watchWriter{want: []string{"control socket listening"}, seen: make(chan struct{})}
 	d, err = daemon.New(context.Background(), daemon.Options{
 		Config:    cfg,
 		Logger:    slog.New(slog.NewTextHandler(logs, nil)),

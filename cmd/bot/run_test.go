@@ -23,7 +23,7 @@ import (
 type watchWriter struct {
 	mu   sync.Mutex
 	buf  bytes.Buffer
-	want string
+	want []string // every one must appear
 	seen chan struct{}
 	once sync.Once
 }
@@ -32,9 +32,12 @@ func (w *watchWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf.Write(p)
-	if strings.Contains(w.buf.String(), w.want) {
-		w.once.Do(func() { close(w.seen) })
+	for _, want := range w.want {
+		if !strings.Contains(w.buf.String(), want) {
+			return len(p), nil
+		}
 	}
+	w.once.Do(func() { close(w.seen) })
 	return len(p), nil
 }
 
@@ -73,7 +76,7 @@ name = "Preview Wire"
 url = %q
 `, filepath.Join(dir, "data"), addr, feed)), 0o600)
 
-	logs := &watchWriter{want: "http listening", seen: make(chan struct{})}
+	logs := &watchWriter{want: []string{"http listening", "poll processed"}, seen: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -84,7 +87,7 @@ url = %q
 	case err := <-done:
 		t.Fatalf("bot run stopped: %v\n%s", err, logs)
 	case <-time.After(10 * time.Second):
-		t.Fatalf("no listener after 10 s:\n%s", logs)
+		t.Fatalf("no listener and no first poll after 10 s:\n%s", logs)
 	}
 
 	if _, _, err := runCmd(t, "healthcheck", "-url", "http://"+addr+"/healthz"); err != nil {
@@ -100,9 +103,25 @@ url = %q
 	if err != nil {
 		t.Fatalf("parse /metrics: %v", err)
 	}
-	for _, name := range []string{"frontwire_build_info", "frontwire_outbox_depth"} {
+	for _, name := range []string{"frontwire_build_info", "frontwire_outbox_depth", "frontwire_polls_total", "frontwire_poll_duration_seconds"} {
 		if families[name] == nil {
 			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	// The first poll of the feed file is counted by source and outcome.
+	if polls := families["frontwire_polls_total"]; polls != nil {
+		found := false
+		for _, m := range polls.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["source"] == "Preview Wire" && labels["outcome"] == "ok" && m.GetCounter().GetValue() >= 1 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no ok poll of Preview Wire in frontwire_polls_total: %v", polls)
 		}
 	}
 

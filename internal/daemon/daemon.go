@@ -188,6 +188,7 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 		Logger:          log,
 		SummaryMax:      cfg.Bot.SummaryMaxChars,
 		Location:        loc,
+		Observer:        d.Metrics,
 	})
 	if err != nil {
 		return nil, err

@@ -107,6 +107,15 @@ type SchedulerConfig struct {
 	Seed uint64
 	// Location is the time zone cron expressions are read in (default UTC).
 	Location *time.Location
+	// Observer, when set, is told the outcome and duration of every poll
+	// that fetched (metrics).
+	Observer PollObserver
+}
+
+// PollObserver receives one call per poll that reached the source:
+// outcome is "ok", "not_modified" or "error".
+type PollObserver interface {
+	PollDone(source, outcome string, d time.Duration)
 }
 
 // entry is one scheduled source.
@@ -121,15 +130,16 @@ type entry struct {
 // Scheduler polls every source on its schedule, with bounded concurrency
 // overall and per host, and backs off from failing sources.
 type Scheduler struct {
-	entries []*entry
-	byName  map[string]*entry
-	fetcher *Fetcher
-	store   StateStore
-	handle  Handler
-	clock   clock.Clock
-	log     *slog.Logger
-	summary int
-	loc     *time.Location
+	entries  []*entry
+	byName   map[string]*entry
+	fetcher  *Fetcher
+	store    StateStore
+	handle   Handler
+	clock    clock.Clock
+	log      *slog.Logger
+	summary  int
+	loc      *time.Location
+	observer PollObserver
 
 	global chan struct{}
 	hosts  map[string]chan struct{}
@@ -176,17 +186,18 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 		cfg.Rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	}
 	s := &Scheduler{
-		byName:  map[string]*entry{},
-		fetcher: cfg.Fetcher,
-		store:   cfg.Store,
-		handle:  cfg.Handle,
-		clock:   cfg.Clock,
-		log:     cfg.Logger,
-		summary: cfg.SummaryMax,
-		loc:     cfg.Location,
-		global:  make(chan struct{}, cfg.MaxConcurrent),
-		hosts:   map[string]chan struct{}{},
-		rand:    cfg.Rand,
+		byName:   map[string]*entry{},
+		fetcher:  cfg.Fetcher,
+		store:    cfg.Store,
+		handle:   cfg.Handle,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		summary:  cfg.SummaryMax,
+		loc:      cfg.Location,
+		observer: cfg.Observer,
+		global:   make(chan struct{}, cfg.MaxConcurrent),
+		hosts:    map[string]chan struct{}{},
+		rand:     cfg.Rand,
 
 		defaultSpec: cfg.DefaultSchedule,
 		perHost:     cfg.PerHostConcurrent,
@@ -366,6 +377,16 @@ func (s *Scheduler) PollNow(ctx context.Context, name string) error {
 
 	start := s.clock.Now()
 	res, err := s.fetcher.Fetch(ctx, e.src, prev, s.summary)
+	if s.observer != nil && ctx.Err() == nil {
+		outcome := "ok"
+		switch {
+		case err != nil:
+			outcome = "error"
+		case res.NotModified:
+			outcome = "not_modified"
+		}
+		s.observer.PollDone(name, outcome, s.clock.Now().Sub(start))
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			// Frontwire is stopping, the source did nothing wrong:
