@@ -63,6 +63,8 @@ Usage:
                                 validate a configuration file
   bot bench match [-subs N] [-stories M] [-seed S] [-naive-sample K] [-json]
                                 measure the matcher
+  bot bench pipeline [-feeds N] [-items M] [-subs K] [-no-clusters] [-rss] ...
+                                measure feed bytes to outbox (docs/PERFORMANCE.md)
   bot healthcheck [-url URL]    exit 0 when the running bot's /healthz answers 200
   bot backup [-config PATH] FILE
                                 copy the database to FILE, also while the bot runs
