@@ -84,6 +84,10 @@ type Config struct {
 	NamePenalty float64
 	// MaxStories caps the stories kept in memory; the oldest go first.
 	MaxStories int
+	// MergeThreshold is the score at or above which a new story that
+	// resembles members of two or more clusters merges them into the
+	// oldest. Zero, or a value below Threshold, means Threshold.
+	MergeThreshold float64
 }
 
 func (c Config) withDefaults() Config {
@@ -105,6 +109,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxStories <= 0 {
 		c.MaxStories = DefaultMaxStories
 	}
+	if c.MergeThreshold < c.Threshold {
+		c.MergeThreshold = c.Threshold
+	}
 	return c
 }
 
@@ -113,12 +120,15 @@ type Clusterer struct {
 	cfg Config
 
 	mu       sync.Mutex
-	entries  []*entry          // kept stories, in order of assignment
-	byID     map[string]*entry // story ID → entry, for stories seen again
-	byLink   map[string]*entry // canonical link → latest entry with it
-	clusters map[string]*cluster
-	newest   time.Time // latest story time seen: the window ends here
-	seq      uint64
+	entries  []*entry            // kept stories, in order of assignment
+	byID     map[string]*entry   // story ID → entry, for stories seen again
+	byLink   map[string]*entry   // canonical link → latest entry with it
+	clusters map[string]*cluster // roots only
+	// merged maps the ID of a cluster merged into an older one to that
+	// cluster, whose root is found through parent links.
+	merged map[string]*cluster
+	newest time.Time // latest story time seen: the window ends here
+	seq    uint64
 	// df counts, per word, the kept stories (and background documents)
 	// holding it; postings lists the kept stories holding it.
 	df       map[uint64]int
@@ -140,10 +150,32 @@ type entry struct {
 	allNums []uint64 // numbers in title and lead
 }
 
+// cluster is a set in a union-find forest: a merged cluster points at the
+// cluster it joined (parent) and the root is the canonical cluster. Entries
+// keep pointing at the cluster they joined, so a merge touches no entry.
 type cluster struct {
-	id   string
-	last time.Time // time of its newest story
-	size int       // stories kept
+	id     string
+	parent *cluster  // nil for a root
+	born   uint64    // seq of its first story: the lower, the older
+	last   time.Time // time of its newest story (roots)
+	size   int       // stories kept (roots)
+	// aliases are the IDs of the clusters merged into this root, dropped
+	// from Clusterer.merged when the root is evicted.
+	aliases []string
+}
+
+// root returns k's canonical cluster, shortening the path on the way.
+func root(k *cluster) *cluster {
+	r := k
+	for r.parent != nil {
+		r = r.parent
+	}
+	for k.parent != nil {
+		next := k.parent
+		k.parent = r
+		k = next
+	}
+	return r
 }
 
 // New returns a Clusterer with cfg, its zero fields set to the defaults.
@@ -153,6 +185,7 @@ func New(cfg Config) *Clusterer {
 		byID:     make(map[string]*entry),
 		byLink:   make(map[string]*entry),
 		clusters: make(map[string]*cluster),
+		merged:   make(map[string]*cluster),
 		df:       make(map[uint64]int),
 		postings: make(map[uint64]map[*entry]struct{}),
 	}
@@ -164,6 +197,14 @@ func (c *Clusterer) Config() Config { return c.cfg }
 // Assign puts st in the cluster of the earlier story in the window that it
 // resembles most, if any scores at or above the threshold, or else in a new
 // cluster. It returns the cluster's ID and whether the cluster is new.
+//
+// When st scores at or above MergeThreshold with members of two or more
+// clusters, those clusters merge into the oldest of them (the one whose
+// first story came first) and Assign returns that cluster's ID; Canonical
+// maps the IDs of the merged clusters to it. Greedy assignment alone makes
+// the outcome depend on arrival order: two reports too unlike each other
+// start two clusters, and a third report like both is what shows they are
+// one event.
 //
 // A story with the same canonical link as a kept story always joins that
 // story's cluster; a story whose ID was assigned before gets the same
@@ -187,7 +228,7 @@ func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 
 	if e.id != "" {
 		if old, ok := c.byID[e.id]; ok {
-			return old.cluster.id, false
+			return root(old.cluster).id, false
 		}
 	}
 
@@ -197,37 +238,44 @@ func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 			best = old
 		}
 	}
-	if best == nil {
-		bestScore := -1.0
-		for o := range c.candidates(e) {
-			if absDur(e.at.Sub(o.at)) > c.cfg.Window {
-				continue
-			}
-			s := c.score(e, o)
-			// Ties go to the earlier story, so the outcome does not
-			// depend on map order.
-			if s >= c.cfg.Threshold && (s > bestScore || s == bestScore && o.seq < best.seq) {
-				best, bestScore = o, s
-			}
+	// joined are the roots of the clusters st resembles enough to merge.
+	var joined []*cluster
+	linked := best != nil
+	bestScore := -1.0
+	for o := range c.candidates(e) {
+		if absDur(e.at.Sub(o.at)) > c.cfg.Window {
+			continue
+		}
+		s := c.score(e, o)
+		if s >= c.cfg.MergeThreshold {
+			joined = addRoot(joined, root(o.cluster))
+		}
+		// Ties go to the earlier story, so the outcome does not
+		// depend on map order.
+		if !linked && s >= c.cfg.Threshold && (s > bestScore || s == bestScore && o.seq < best.seq) {
+			best, bestScore = o, s
 		}
 	}
 
 	if best != nil {
-		e.cluster = best.cluster
+		joined = addRoot(joined, root(best.cluster))
+		e.cluster = c.merge(joined)
 		isNew = false
 	} else {
 		e.cluster = &cluster{id: newClusterID(st)}
 		// Two different stories whose first members hash alike would
 		// share an ID; tell them apart rather than merge them.
-		for n := 1; c.clusters[e.cluster.id] != nil; n++ {
+		for n := 1; c.clusters[e.cluster.id] != nil || c.merged[e.cluster.id] != nil; n++ {
 			e.cluster.id = newClusterID(st) + "-" + strconv.Itoa(n)
 		}
+		e.cluster.born = c.seq + 1
 		c.clusters[e.cluster.id] = e.cluster
 		isNew = true
 	}
 	if e.at.After(e.cluster.last) {
 		e.cluster.last = e.at
 	}
+	// e.cluster is a root here: the one joined (after any merge) or new.
 	e.cluster.size++
 	c.seq++
 	e.seq = c.seq
@@ -241,6 +289,56 @@ func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 	c.index(e, 1)
 	c.evict()
 	return e.cluster.id, isNew
+}
+
+// addRoot adds r to roots unless it is there already.
+func addRoot(roots []*cluster, r *cluster) []*cluster {
+	for _, x := range roots {
+		if x == r {
+			return roots
+		}
+	}
+	return append(roots, r)
+}
+
+// merge unites the root clusters roots (at least one) under the oldest
+// and returns it.
+func (c *Clusterer) merge(roots []*cluster) *cluster {
+	oldest := roots[0]
+	for _, r := range roots[1:] {
+		if r.born < oldest.born {
+			oldest = r
+		}
+	}
+	for _, r := range roots {
+		if r == oldest {
+			continue
+		}
+		r.parent = oldest
+		oldest.size += r.size
+		if r.last.After(oldest.last) {
+			oldest.last = r.last
+		}
+		oldest.aliases = append(oldest.aliases, r.id)
+		oldest.aliases = append(oldest.aliases, r.aliases...)
+		r.aliases = nil
+		delete(c.clusters, r.id)
+		c.merged[r.id] = r
+	}
+	return oldest
+}
+
+// Canonical returns the ID of the cluster that the cluster id was merged
+// into, or id itself when it was not merged (also when it is unknown or
+// already evicted). Records filed under a cluster's ID before a merge are
+// found again through it.
+func (c *Clusterer) Canonical(id string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if k, ok := c.merged[id]; ok {
+		return root(k).id
+	}
+	return id
 }
 
 // Len returns the number of stories and clusters kept.
@@ -332,9 +430,13 @@ func (c *Clusterer) forget(e *entry) {
 		delete(c.byLink, e.link)
 	}
 	c.index(e, -1)
-	e.cluster.size--
-	if e.cluster.size <= 0 {
-		delete(c.clusters, e.cluster.id)
+	r := root(e.cluster)
+	r.size--
+	if r.size <= 0 {
+		delete(c.clusters, r.id)
+		for _, id := range r.aliases {
+			delete(c.merged, id)
+		}
 	}
 }
 
