@@ -36,6 +36,13 @@ type ClusterSet struct {
 // Assign files one story; the pipeline uses assignClusters.
 func (s *ClusterSet) Assign(st *story.Story) (string, bool) { return s.c.Assign(st) }
 
+// Canonical maps the ID of a cluster merged into an older one to that
+// one's ID (clusters.Clusterer.Canonical). Give it to storage as
+// storage.ClusterPolicy.Canonical, so that a chat's alert filed under the
+// merged cluster's ID is edited, not repeated, when the event's later
+// stories arrive under the older ID.
+func (s *ClusterSet) Canonical(id string) string { return s.c.Canonical(id) }
+
 // LoadClusters returns a ClusterSet holding the stories stored within the
 // clustering window before now, assigned in the order the pipeline
 // assigns them (first seen, then ID), so that clusters, and the IDs the

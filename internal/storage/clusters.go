@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,12 @@ type ClusterPolicy struct {
 	// EditWindow ago becomes an edit of that alert; later, a new alert.
 	// Zero means DefaultEditWindow.
 	EditWindow time.Duration
+	// Canonical, when set, maps a cluster ID to the ID of the cluster it
+	// was merged into (clusters.Clusterer.Canonical). Alerts arrive filed
+	// under the canonical ID; a chat whose record of the event is filed
+	// under a merged cluster's older ID is found through it, so its alert
+	// is edited (or stays muted) rather than sent again.
+	Canonical func(clusterID string) string
 }
 
 // ClusterAlert is what storage keeps about one chat's alert of one cluster.
@@ -132,6 +139,20 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 	if rec != nil && rec.Muted {
 		return nil, nil
 	}
+	if canon := db.clusterPolicy.Canonical; canon != nil {
+		akey, arec, muted, err := aliasedRecord(recs, m.To.Key(), m.Alert.ClusterID, canon)
+		if err != nil {
+			return nil, err
+		}
+		if muted {
+			return nil, nil
+		}
+		// The record under the canonical ID, if any, is the chat's
+		// alert of the merged event; else the latest under an old ID.
+		if rec == nil && arec != nil {
+			key, rec = akey, arec
+		}
+	}
 	if rec == nil || when.Sub(rec.At) >= db.editWindow() {
 		return db.placeAlert(out, recs, bySeq, key, m, when, now)
 	}
@@ -157,6 +178,36 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 		return nil, err
 	}
 	return []chat.Message{edit}, nil
+}
+
+// aliasedRecord finds the chat's records of clusters merged into the
+// cluster root: it returns the latest one, and whether any is muted (a
+// mute of either half of a merged event holds for the whole of it).
+func aliasedRecord(recs *bolt.Bucket, chatKey, root string, canon func(string) string) ([]byte, *ClusterAlert, bool, error) {
+	prefix := clusterKey(chatKey, "")
+	var (
+		key   []byte
+		rec   *ClusterAlert
+		muted bool
+	)
+	cur := recs.Cursor()
+	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		id := string(k[len(prefix):])
+		if id == root || canon(id) != root {
+			continue
+		}
+		var r ClusterAlert
+		if err := json.Unmarshal(v, &r); err != nil {
+			return nil, nil, false, fmt.Errorf("decode cluster alert %q: %w", k, err)
+		}
+		if r.Muted {
+			muted = true
+		}
+		if rec == nil || r.At.After(rec.At) {
+			key, rec = append([]byte(nil), k...), &r
+		}
+	}
+	return key, rec, muted, nil
 }
 
 // placeAlert queues m as the chat's alert of its cluster, numbered by its

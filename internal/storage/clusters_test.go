@@ -152,3 +152,67 @@ func TestClusterRecordsSurviveReopenAndPrune(t *testing.T) {
 		t.Errorf("after prune: %v, want ErrNotFound", err)
 	}
 }
+
+// TestMergedClusterFindsAlertUnderOldID: a chat got its alert of an event
+// under a cluster ID that was later merged into an older cluster. A story
+// filed under the older (canonical) ID edits that alert, and a mute of it
+// holds, when the policy maps IDs through Canonical.
+func TestMergedClusterFindsAlertUnderOldID(t *testing.T) {
+	canon := func(id string) string {
+		if id == "young" {
+			return "root"
+		}
+		return id
+	}
+	tests := []struct {
+		name      string
+		canonical func(string) string
+		mute      bool
+		want      chat.MessageKind // of the one message queued; "" for none
+	}{
+		{"edit of the alert under the old ID", canon, false, chat.KindEdit},
+		{"muted under the old ID", canon, true, ""},
+		{"without Canonical a second alert", nil, false, chat.KindAlert},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, _ := openTemp(t)
+			db.SetClusterPolicy(ClusterPolicy{Canonical: tt.canonical})
+			a := addr("telegram", "1")
+			s1 := outletStory("s1", "reuters")
+			q := commitOne(t, db, s1, clusteredAlert(a, s1, "young", t0))
+			if len(q) != 1 || q[0].Kind != chat.KindAlert {
+				t.Fatalf("first story: %+v", q)
+			}
+			first := q[0]
+			if tt.mute {
+				if _, err := db.MuteAlert(a.Key(), first.Alert.Number); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s2 := outletStory("s2", "ap")
+			q = commitOne(t, db, s2, clusteredAlert(a, s2, "root", t0.Add(time.Minute)))
+			if tt.want == "" {
+				if len(q) != 0 {
+					t.Fatalf("muted event queued %+v", q)
+				}
+				return
+			}
+			if len(q) != 1 || q[0].Kind != tt.want {
+				t.Fatalf("second story queued %+v, want one %v", q, tt.want)
+			}
+			if tt.want == chat.KindEdit {
+				if q[0].EditOf != first.Seq || len(q[0].Alert.Also) != 1 || q[0].Alert.Also[0].Source != "ap" {
+					t.Errorf("edit %+v, want an edit of %d listing ap", q[0], first.Seq)
+				}
+				// A third story edits the same alert again: the record
+				// found under the old ID was kept there.
+				s3 := outletStory("s3", "bbc")
+				q = commitOne(t, db, s3, clusteredAlert(a, s3, "root", t0.Add(2*time.Minute)))
+				if len(q) != 1 || q[0].Kind != chat.KindEdit || q[0].EditOf != first.Seq || len(q[0].Alert.Also) != 2 {
+					t.Errorf("third story queued %+v, want an edit of %d listing two outlets", q, first.Seq)
+				}
+			}
+		})
+	}
+}
