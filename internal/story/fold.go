@@ -1,6 +1,7 @@
 package story
 
 import (
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -243,6 +244,23 @@ func (t *Tokenizer) fast(w string) bool {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(w[j:])
+		if r < tableEnd {
+			// Latin, Greek and Cyrillic: one table lookup.
+			e := &foldTable()[r-utf8.RuneSelf]
+			switch e.n {
+			case 0:
+				t.buf, t.spans = t.buf[:markBuf], t.spans[:markSpans]
+				return false
+			case skipRune:
+			default:
+				if tok < 0 {
+					tok = len(t.buf)
+				}
+				t.buf = append(t.buf, e.b[:e.n]...)
+			}
+			j += size
+			continue
+		}
 		if unicode.Is(unicode.Cf, r) {
 			j += size
 			continue
@@ -279,6 +297,78 @@ func (t *Tokenizer) fast(w string) bool {
 	return true
 }
 
+// tableEnd bounds the runes folded by table lookup: Latin-1, Latin
+// Extended-A and -B, IPA, spacing modifiers, combining marks, Greek and
+// Cyrillic (with its supplement).
+const tableEnd = 0x530
+
+// skipRune marks a table entry for a rune that is dropped (a format
+// character such as the soft hyphen).
+const skipRune = 0xff
+
+// foldEntry is the fold of one rune on its own: n bytes of b, 0 when the
+// rune needs the slow path, skipRune when it folds to nothing.
+type foldEntry struct {
+	n uint8
+	b [7]byte
+}
+
+// foldTable is built once, on first use, and only read afterwards.
+var foldTable = sync.OnceValue(buildFoldTable)
+
+// buildFoldTable folds every rune below tableEnd with the slow path and
+// keeps the result where folding a word rune by rune is known to give the
+// same as folding the whole word: the rune starts a new NFKC segment (it
+// never composes with what precedes it), is a starter (canonical combining
+// class 0), and folds on its own to one token of letters and digits that are
+// themselves below tableEnd and have no decomposition, so that nothing in
+// the result can compose with its neighbours. Combining marks fail these
+// conditions, so a word holding one is folded whole by the slow path.
+// TestFastFoldMatchesSlow checks every entry against the slow path.
+func buildFoldTable() *[tableEnd - utf8.RuneSelf]foldEntry {
+	var tab [tableEnd - utf8.RuneSelf]foldEntry
+	var t Tokenizer
+	for r := rune(utf8.RuneSelf); r < tableEnd; r++ {
+		e := &tab[r-utf8.RuneSelf]
+		s := string(r)
+		if unicode.Is(unicode.Cf, r) {
+			e.n = skipRune
+			continue
+		}
+		p := norm.NFKC.PropertiesString(s)
+		if !isWordRune(r) || !p.BoundaryBefore() || p.CCC() != 0 {
+			continue
+		}
+		// The whole folded form, before splitting, must be letters: a
+		// rune that folds to a letter and a separator ("Ŀ" to "l·")
+		// ends a word and is left to the slow path.
+		out := t.foldFix(s)
+		if len(out) == 0 || len(out) > len(e.b) || !plainLetters([]byte(out)) {
+			continue
+		}
+		e.n = uint8(len(out))
+		copy(e.b[:], out)
+	}
+	return &tab
+}
+
+// plainLetters reports whether b holds only word runes below tableEnd that
+// have no decomposition and start an NFC segment.
+func plainLetters(b []byte) bool {
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r >= tableEnd || !isWordRune(r) {
+			return false
+		}
+		p := norm.NFKD.Properties(b)
+		if p.Decomposition() != nil || p.CCC() != 0 || !norm.NFC.Properties(b).BoundaryBefore() {
+			return false
+		}
+		b = b[size:]
+	}
+	return true
+}
+
 // onlyMarks reports whether b holds only non-spacing combining marks.
 func onlyMarks(b []byte) bool {
 	for len(b) > 0 {
@@ -295,6 +385,11 @@ func onlyMarks(b []byte) bool {
 // splits the result (NFKC may turn one character into several words, and
 // ideographs are one token each).
 func (t *Tokenizer) slow(w string) {
+	t.splitFolded(t.foldFix(w))
+}
+
+// foldFix folds w until folding changes it no more (at most three rounds).
+func (t *Tokenizer) foldFix(w string) string {
 	if t.caser == nil {
 		c := cases.Fold()
 		t.caser = &c
@@ -307,7 +402,7 @@ func (t *Tokenizer) slow(w string) {
 		}
 		f = g
 	}
-	t.splitFolded(f)
+	return f
 }
 
 // foldOnce applies NFKC, case folding, mark removal and NFC once.

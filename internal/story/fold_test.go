@@ -4,7 +4,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
+
+	"pgregory.net/rapid"
 )
 
 func TestAppendTokens(t *testing.T) {
@@ -145,4 +148,33 @@ func FuzzAppendTokens(f *testing.F) {
 			t.Fatalf("refolding %q gives %q", toks, again)
 		}
 	})
+}
+
+// TestFoldTableWords folds random words made of table runes (letters,
+// marks, format characters and separators below tableEnd, plus ASCII) rune
+// by rune and whole, so that runes are checked in every neighbourhood the
+// exhaustive test does not try.
+func TestFoldTableWords(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		rs := rapid.SliceOfN(rapid.RuneFrom(nil, &unicode.RangeTable{R16: []unicode.Range16{{Lo: 0x20, Hi: tableEnd - 1, Stride: 1}}}), 1, 12).Draw(t, "runes")
+		s := string(rs)
+		if f, sl := fastTokens(s), slowTokens(s); !slices.Equal(f, sl) {
+			t.Fatalf("%q: fast %q, slow %q", s, f, sl)
+		}
+	})
+}
+
+func TestFoldTableCoversScripts(t *testing.T) {
+	tab := foldTable()
+	for _, r := range []rune{'é', 'Ł', 'ß', 'Ж', 'ї', 'Ω', 'ά', 'ς'} {
+		if tab[r-utf8.RuneSelf].n == 0 {
+			t.Errorf("%q is not folded by the table", r)
+		}
+	}
+	if e := tab['\u00ad'-utf8.RuneSelf]; e.n != skipRune {
+		t.Errorf("soft hyphen entry %+v, want skipped", e)
+	}
+	if e := tab['\u0301'-utf8.RuneSelf]; e.n != 0 {
+		t.Errorf("combining acute entry %+v, want the slow path", e)
+	}
 }
