@@ -4,6 +4,7 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -122,6 +123,18 @@ func (t *Tokenizer) Len() int { return len(t.spans) }
 // after the last Add.
 func (t *Tokenizer) String() string { return string(t.buf) }
 
+// Detach returns the folded text that Span indexes into without copying it,
+// and leaves the Tokenizer empty, so that the buffer is never written again.
+// It spares String's copy for a caller that is done adding.
+func (t *Tokenizer) Detach() string {
+	b := t.buf
+	t.buf = nil
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
 // Bytes returns the folded buffer that Span indexes into, without copying.
 // Add only ever appends to it, so bytes already returned are never changed;
 // the slice itself may be outgrown by later Adds.
@@ -204,6 +217,11 @@ func (t *Tokenizer) emitASCII(s string, start, end int, upper bool) {
 		return
 	}
 	b := int32(len(t.buf))
+	if !upper {
+		t.buf = append(t.buf, s[start:end]...)
+		t.spans = append(t.spans, span{b, int32(len(t.buf)), false})
+		return
+	}
 	for j := start; j < end; j++ {
 		c := s[j]
 		if 'A' <= c && c <= 'Z' {

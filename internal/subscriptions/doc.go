@@ -15,11 +15,11 @@ import (
 // a field boundary.
 type Doc struct {
 	folded   string
-	titleEnd int      // tokens [0, titleEnd) are the title
-	srcStart int      // tokens [srcStart, len(tid)) are the source name
-	uniq     []dterm  // distinct tokens in order of first use, with the fields they occur in
-	table    []uint32 // open-addressing hash table: 1 + index into uniq, 0 empty
-	bloom    bloom    // the distinct tokens, for the index's pre-check
+	titleEnd int     // tokens [0, titleEnd) are the title
+	srcStart int     // tokens [srcStart, len(tid)) are the source name
+	uniq     []dterm // distinct tokens in order of first use, with the fields they occur in
+	table    []int32 // open-addressing hash table: 1 + index into uniq, 0 empty
+	bloom    bloom   // the distinct tokens, for the index's pre-check
 	// tid[i] is 1 + the uniq index of token i (0 for a segment break), and
 	// next[i] the position of the same token's next occurrence (-1: none),
 	// so that a phrase is checked from its first word's occurrences by
@@ -56,10 +56,7 @@ func NewDoc(st *story.Story) *Doc {
 	t.Break()
 	d.srcStart = t.Len()
 	t.Add(st.Source)
-	d.folded = t.String()
 	ntok := t.Len()
-	ids := make([]int32, 2*ntok)
-	d.tid, d.next = ids[:ntok:ntok], ids[ntok:]
 	// Distinct tokens go into an open-addressing hash table, so that a
 	// query term is found with one probe (its hash was computed when the
 	// query was parsed).
@@ -67,7 +64,12 @@ func NewDoc(st *story.Story) *Doc {
 	for size < 2*ntok {
 		size *= 2
 	}
-	d.table = make([]uint32, size)
+	// The table, tid and next share one allocation; the spans are read
+	// before Detach hands over the folded buffer.
+	ids := make([]int32, size+2*ntok)
+	d.table = ids[:size:size]
+	d.tid, d.next = ids[size:size+ntok:size+ntok], ids[size+ntok:]
+	d.folded = t.Detach()
 	d.uniq = make([]dterm, 0, ntok)
 	d.bloom[0] = 1 // position 0: always present
 	for i := range ntok {
@@ -90,7 +92,7 @@ func NewDoc(st *story.Story) *Doc {
 			k := d.table[j]
 			if k == 0 {
 				d.uniq = append(d.uniq, dterm{tok: tok, h: h, first: int32(i), last: int32(i), mask: m})
-				d.table[j] = uint32(len(d.uniq))
+				d.table[j] = int32(len(d.uniq))
 				d.tid[i] = int32(len(d.uniq))
 				d.bloom.add(h)
 				break
@@ -135,7 +137,7 @@ func (d *Doc) find(tok string, h uint32) int32 {
 			return 0
 		}
 		if u := &d.uniq[k-1]; u.h == h && u.tok == tok {
-			return int32(k)
+			return k
 		}
 	}
 }
