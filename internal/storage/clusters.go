@@ -411,3 +411,60 @@ func (db *DB) PruneClusterAlerts(before time.Time) (int, error) {
 	}
 	return n, nil
 }
+
+// moveClusterAlerts re-files chat from's cluster records under chat to,
+// inside MoveChat's transaction, and points the alert numbers at the new
+// keys. Should both chats hold a record of one cluster, the newer stays.
+func moveClusterAlerts(tx *bolt.Tx, from, to string, rehome func(chat.Address) chat.Address) error {
+	recs, bySeq := bucket(tx, bucketClusterAlerts), bucket(tx, bucketClusterSeqs)
+	prefix := clusterKey(from, "")
+	type move struct {
+		old, new []byte
+		rec      ClusterAlert
+	}
+	var moves []move
+	cur := recs.Cursor()
+	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		var r ClusterAlert
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decode cluster alert %q: %w", k, err)
+		}
+		r.To = rehome(r.To)
+		moves = append(moves, move{append([]byte(nil), k...), clusterKey(to, string(k[len(prefix):])), r})
+	}
+	if len(moves) == 0 {
+		return nil
+	}
+	renamed := make(map[string][]byte, len(moves))
+	for _, m := range moves {
+		if err := recs.Delete(m.old); err != nil {
+			return fmt.Errorf("move cluster alert %q: %w", m.old, err)
+		}
+		renamed[string(m.old)] = m.new
+		if have, err := getClusterAlert(recs, m.new); err != nil {
+			return err
+		} else if have != nil && have.At.After(m.rec.At) {
+			continue
+		}
+		if err := putClusterAlert(recs, m.new, &m.rec); err != nil {
+			return err
+		}
+	}
+	// Alert numbers name records by key; several numbers may name one.
+	var renumber [][2][]byte
+	err := bySeq.ForEach(func(k, v []byte) error {
+		if nk, ok := renamed[string(v)]; ok {
+			renumber = append(renumber, [2][]byte{append([]byte(nil), k...), nk})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range renumber {
+		if err := bySeq.Put(r[0], r[1]); err != nil {
+			return fmt.Errorf("move cluster alert number %x: %w", r[0], err)
+		}
+	}
+	return nil
+}

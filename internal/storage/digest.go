@@ -288,3 +288,49 @@ func (db *DB) SetChatSettings(chatKey string, s digest.ChatSettings) error {
 	}
 	return nil
 }
+
+// moveHeld re-files the alerts held for chat from under chat to, inside
+// MoveChat's transaction. Held keys carry the bucket's own sequence, so
+// the moved keys cannot collide with the new chat's.
+func moveHeld(tx *bolt.Tx, from, to string, rehome func(chat.Address) chat.Address) error {
+	held := bucket(tx, bucketHeld)
+	msgs, keys, err := heldOf(held, chatIndexPrefix(from), nil)
+	if err != nil {
+		return err
+	}
+	for i, m := range msgs {
+		_, subID, _ := parseHeldKey(keys[i])
+		m.To = rehome(m.To)
+		v, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("encode held alert: %w", err)
+		}
+		k := binary.BigEndian.AppendUint64(heldPrefix(to, subID), be64(keys[i][len(keys[i])-8:]))
+		if err := held.Delete(keys[i]); err != nil {
+			return fmt.Errorf("move held alert %x: %w", keys[i], err)
+		}
+		if err := held.Put(k, v); err != nil {
+			return fmt.Errorf("move held alert %x: %w", keys[i], err)
+		}
+	}
+	return nil
+}
+
+// moveChatSettings gives chat to the settings of chat from, unless it has
+// its own, and removes from's.
+func moveChatSettings(tx *bolt.Tx, from, to string) error {
+	b := bucket(tx, bucketChatSettings)
+	v := b.Get([]byte(from))
+	if v == nil {
+		return nil
+	}
+	if b.Get([]byte(to)) == nil {
+		if err := b.Put([]byte(to), append([]byte(nil), v...)); err != nil {
+			return fmt.Errorf("move settings of chat %s: %w", from, err)
+		}
+	}
+	if err := b.Delete([]byte(from)); err != nil {
+		return fmt.Errorf("move settings of chat %s: %w", from, err)
+	}
+	return nil
+}

@@ -305,9 +305,13 @@ func (db *DB) SetChatPaused(chatKey string, paused bool, by string) ([]*subscrip
 
 // MoveChat re-homes every subscription and every pending outbox message of
 // the chat from.Key() to the chat `to` (a Telegram group upgraded to a
-// supergroup gets a new chat id). Platform and Chat are taken from `to`; a
-// record's Thread is kept unless `to` names one. It returns how many
-// subscriptions moved; the outbox messages move too but are not counted.
+// supergroup gets a new chat id), and with them, in the same transaction,
+// the chat's held digest alerts, its delivery settings (digest times,
+// quiet hours) and its story-cluster records (so later outlets still edit
+// its alerts, and /why, /mute and mutes keep working). Platform and Chat
+// are taken from `to`; a record's Thread is kept unless `to` names one. It
+// returns how many subscriptions moved; the rest move too but are not
+// counted.
 func (db *DB) MoveChat(from, to chat.Address) (int, error) {
 	if from.Key() == to.Key() {
 		return 0, nil
@@ -370,7 +374,13 @@ func (db *DB) MoveChat(from, to chat.Address) (int, error) {
 				return err
 			}
 		}
-		return nil
+		if err := moveHeld(tx, from.Key(), to.Key(), rehome); err != nil {
+			return err
+		}
+		if err := moveChatSettings(tx, from.Key(), to.Key()); err != nil {
+			return err
+		}
+		return moveClusterAlerts(tx, from.Key(), to.Key(), rehome)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("move chat %s to %s: %w", from.Key(), to.Key(), err)
