@@ -304,9 +304,39 @@ func (b *Bot) reply(ctx context.Context, to chat.Address, replyTo int, r chat.Re
 		if i == len(parts)-1 && keyboard != "" {
 			p["reply_markup"] = keyboard
 		}
-		if _, err := b.call(ctx, "sendMessage", p, b.cfg.RequestTimeout); err != nil {
-			return b.mapError(ctx, chatID, err)
+		if err := b.sendReplyPart(ctx, chatID, p); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// maxReplyWait is the longest 429 a command's reply waits out. Replies do
+// not go through the outbox, so a dropped one is lost; but someone is
+// waiting for the answer, and a longer wait (a group's per-minute limit)
+// would hold up every later update behind it.
+const maxReplyWait = 30 * time.Second
+
+// sendReplyPart sends one part of a reply. A 429 is waited out once, when
+// Telegram asks for at most maxReplyWait and ctx allows, and the part sent
+// again; any other failure, or a second 429, is returned.
+func (b *Bot) sendReplyPart(ctx context.Context, chatID int64, p tgbotapi.Params) error {
+	_, err := b.call(ctx, "sendMessage", p, b.cfg.RequestTimeout)
+	var te *tgbotapi.Error
+	if err != nil && errors.As(err, &te) && te.Code == http.StatusTooManyRequests {
+		after := time.Duration(max(te.RetryAfter, 1)) * time.Second
+		if after <= maxReplyWait {
+			b.log.Info("telegram reply rate limited; waiting", "chat_id", chatID, "retry_in", after)
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("telegram reply: waiting out 429: %w", ctx.Err())
+			case <-b.clock.After(after):
+			}
+			_, err = b.call(ctx, "sendMessage", p, b.cfg.RequestTimeout)
+		}
+	}
+	if err != nil {
+		return b.mapError(ctx, chatID, err)
 	}
 	return nil
 }
