@@ -147,6 +147,10 @@ func Parse(q string) (*Query, error) {
 	if len(p.items) == 0 {
 		return nil, &QueryError{Msg: "the query is empty: type the words to look for, e.g. Ukraine peace"}
 	}
+	// Each item makes at most two nodes (a term or group, and its
+	// exclusion), and each OR chain and the whole query one more.
+	p.nodes = make([]pnode, 0, 2*len(p.items)+2)
+	p.toks = make([]string, 0, len(p.items)+4)
 	root, err := p.parseAnd(0)
 	if err != nil {
 		return nil, err
@@ -213,6 +217,10 @@ type parser struct {
 	// tok folds every term of the query into one growing buffer; terms'
 	// tokens are views of it (see fold).
 	tok story.Tokenizer
+	// toks holds the tokens of every term and nodes the parse tree, so
+	// that a parse allocates each once rather than per term.
+	toks  []string
+	nodes []pnode
 }
 
 // fold returns the folded tokens of one term. They are views of the
@@ -226,12 +234,14 @@ func (p *parser) fold(text string) []string {
 		return nil
 	}
 	b := p.tok.Bytes()
-	toks := make([]string, n)
-	for i := range toks {
+	at := len(p.toks)
+	for i := range n {
 		s, e := p.tok.Span(from + i)
-		toks[i] = unsafe.String(&b[s], e-s)
+		p.toks = append(p.toks, unsafe.String(&b[s], e-s))
 	}
-	return toks
+	// Capped, so that a later append to p.toks never writes into it; if
+	// p.toks grows, this view keeps the old array.
+	return p.toks[at : at+n : at+n]
 }
 
 func (p *parser) errAt(bytePos int, format string, args ...any) *QueryError {
@@ -301,14 +311,11 @@ func (p *parser) lex() error {
 				continue
 			}
 		}
-		it, next, err := p.lexTerm(i, start, neg)
+		next, err := p.lexTerm(i, start, neg)
 		if err != nil {
 			return err
 		}
 		i = next
-		if it != nil {
-			p.items = append(p.items, *it)
-		}
 	}
 	if depth > 0 {
 		return p.errAt(opens[len(opens)-1], "missing ): close the group opened here, or remove the (")
@@ -316,14 +323,15 @@ func (p *parser) lex() error {
 	return nil
 }
 
-// lexTerm reads a word, phrase, field-restricted term or operator at i.
-// start is where the item began (before any "-").
-func (p *parser) lexTerm(i, start int, neg bool) (*item, int, error) {
+// lexTerm reads a word, phrase, field-restricted term or operator at i,
+// appends it to p.items (an AND appends nothing) and returns the offset
+// after it. start is where the item began (before any "-").
+func (p *parser) lexTerm(i, start int, neg bool) (int, error) {
 	s := p.src
 	it := item{kind: itTerm, pos: start, neg: neg, fld: fAny}
 	r, size := utf8.DecodeRuneInString(s[i:])
 	if isQuote(r) {
-		return p.lexPhrase(&it, i, size)
+		return p.lexPhrase(it, i, size)
 	}
 	// A word runs to a space, a parenthesis or a quote.
 	end := i
@@ -338,9 +346,10 @@ func (p *parser) lexTerm(i, start int, neg bool) (*item, int, error) {
 	if !neg {
 		switch word {
 		case "OR":
-			return &item{kind: itOr, pos: start}, end, nil
+			p.items = append(p.items, item{kind: itOr, pos: start})
+			return end, nil
 		case "AND":
-			return nil, end, nil
+			return end, nil
 		}
 	}
 	// A field prefix: ASCII letters and a colon.
@@ -350,7 +359,7 @@ func (p *parser) lexTerm(i, start int, neg bool) (*item, int, error) {
 		rest := word[c+1:]
 		switch {
 		case rest != "" && !known:
-			return nil, 0, p.errAt(start, "unknown field %q: use title: or source:, or put the text in quotes", word[:c+1])
+			return 0, p.errAt(start, "unknown field %q: use title: or source:, or put the text in quotes", word[:c+1])
 		case rest != "":
 			it.fld = fieldMask(name)
 			word = rest
@@ -358,14 +367,14 @@ func (p *parser) lexTerm(i, start int, neg bool) (*item, int, error) {
 			r, size := utf8.DecodeRuneInString(s[end:])
 			if isQuote(r) {
 				it.fld = fieldMask(name)
-				return p.lexPhrase(&it, end, size)
+				return p.lexPhrase(it, end, size)
 			}
 			if r == '(' {
-				return nil, 0, p.errAt(start, "%s: applies to one word or a quoted phrase, not a group: write %s:a OR %s:b", name, name, name)
+				return 0, p.errAt(start, "%s: applies to one word or a quoted phrase, not a group: write %s:a OR %s:b", name, name, name)
 			}
-			return nil, 0, p.errAt(start, "%s: needs a word or a quoted phrase right after it, e.g. %s:Witkoff", name, name)
+			return 0, p.errAt(start, "%s: needs a word or a quoted phrase right after it, e.g. %s:Witkoff", name, name)
 		case known:
-			return nil, 0, p.errAt(start, "%s: needs a word or a quoted phrase right after it, e.g. %s:Witkoff", name, name)
+			return 0, p.errAt(start, "%s: needs a word or a quoted phrase right after it, e.g. %s:Witkoff", name, name)
 		}
 		// Otherwise a word ending in a colon ("Breaking:") is just a word.
 	}
@@ -373,31 +382,33 @@ func (p *parser) lexTerm(i, start int, neg bool) (*item, int, error) {
 		w := strings.TrimRight(word, "*")
 		toks := story.AppendTokens(nil, w)
 		if len(toks) > 1 {
-			return nil, 0, p.errAt(start, "a prefix must be one word: %q has several; quote the words before it instead", word)
+			return 0, p.errAt(start, "a prefix must be one word: %q has several; quote the words before it instead", word)
 		}
 		if len(toks) == 0 || utf8.RuneCountInString(toks[0]) < MinPrefix {
-			return nil, 0, p.errAt(start, "a prefix needs at least %d letters before the *, e.g. negotiat*", MinPrefix)
+			return 0, p.errAt(start, "a prefix needs at least %d letters before the *, e.g. negotiat*", MinPrefix)
 		}
 		it.pre = true
 		word = w
 	}
 	it.text = word
-	return &it, end, nil
+	p.items = append(p.items, it)
+	return end, nil
 }
 
 // lexPhrase reads a quoted phrase whose opening quote is at i.
-func (p *parser) lexPhrase(it *item, i, qsize int) (*item, int, error) {
+func (p *parser) lexPhrase(it item, i, qsize int) (int, error) {
 	s := p.src
 	for j := i + qsize; j < len(s); {
 		r, size := utf8.DecodeRuneInString(s[j:])
 		if isQuote(r) {
 			it.text = s[i+qsize : j]
 			it.phrase = true
-			return it, j + size, nil
+			p.items = append(p.items, it)
+			return j + size, nil
 		}
 		j += size
 	}
-	return nil, 0, p.errAt(i, "unbalanced quote: add the closing \" after the phrase, or remove the opening one")
+	return 0, p.errAt(i, "unbalanced quote: add the closing \" after the phrase, or remove the opening one")
 }
 
 func fieldMask(name string) uint8 {
@@ -417,13 +428,52 @@ func isASCIILetters(s string) bool {
 	return true
 }
 
-// pnode is the parse tree before it is flattened into a Query.
+// pnode is the parse tree before it is flattened into a Query. Children
+// are a linked list (kid, then each one's next), so that lists are joined
+// without allocating, and nodes come from the parser's arena.
 type pnode struct {
-	op   uint8
-	fld  uint8
-	pre  bool
-	toks []string
-	kids []*pnode
+	op        uint8
+	fld       uint8
+	pre       bool
+	toks      []string
+	kid, last *pnode // first and last child
+	next      *pnode // next sibling
+}
+
+// add appends k to n's children.
+func (n *pnode) add(k *pnode) {
+	k.next = nil
+	if n.kid == nil {
+		n.kid = k
+	} else {
+		n.last.next = k
+	}
+	n.last = k
+}
+
+// adopt appends the children of m to n's.
+func (n *pnode) adopt(m *pnode) {
+	if m.kid == nil {
+		return
+	}
+	if n.kid == nil {
+		n.kid = m.kid
+	} else {
+		n.last.next = m.kid
+	}
+	n.last = m.last
+}
+
+// node returns a zeroed node from the arena. The arena is sized from the
+// number of lexed items, which bounds the nodes a parse makes; should it
+// run out, a node is allocated on its own, since earlier nodes must not
+// move.
+func (p *parser) node(op uint8) *pnode {
+	if len(p.nodes) == cap(p.nodes) {
+		return &pnode{op: op}
+	}
+	p.nodes = append(p.nodes, pnode{op: op})
+	return &p.nodes[len(p.nodes)-1]
 }
 
 // positive reports whether n cannot match a story that lacks all of its
@@ -434,14 +484,14 @@ func (n *pnode) positive() bool {
 	case opTerm:
 		return true
 	case opAnd:
-		for _, k := range n.kids {
+		for k := n.kid; k != nil; k = k.next {
 			if k.positive() {
 				return true
 			}
 		}
 		return false
 	case opOr:
-		for _, k := range n.kids {
+		for k := n.kid; k != nil; k = k.next {
 			if !k.positive() {
 				return false
 			}
@@ -454,7 +504,7 @@ func (n *pnode) positive() bool {
 // parseAnd parses a sequence of OR-chains up to ")" or the end. It returns
 // nil for a sequence that holds no terms at all.
 func (p *parser) parseAnd(depth int) (*pnode, error) {
-	and := &pnode{op: opAnd}
+	and := p.node(opAnd)
 	for p.i < len(p.items) {
 		it := p.items[p.i]
 		if it.kind == itRParen {
@@ -471,16 +521,16 @@ func (p *parser) parseAnd(depth int) (*pnode, error) {
 			continue
 		}
 		if n.op == opAnd {
-			and.kids = append(and.kids, n.kids...)
+			and.adopt(n)
 		} else {
-			and.kids = append(and.kids, n)
+			and.add(n)
 		}
 	}
-	switch len(and.kids) {
-	case 0:
+	switch {
+	case and.kid == nil:
 		return nil, nil
-	case 1:
-		return and.kids[0], nil
+	case and.kid == and.last:
+		return and.kid, nil
 	}
 	return and, nil
 }
@@ -494,15 +544,15 @@ func (p *parser) parseOr(depth int) (*pnode, error) {
 	if p.i >= len(p.items) || p.items[p.i].kind != itOr {
 		return first, nil
 	}
-	or := &pnode{op: opOr}
+	or := p.node(opOr)
 	add := func(n *pnode, pos int) error {
 		if n == nil || !n.positive() {
 			return p.errAt(pos, "each side of OR needs a word to look for: move exclusions such as -word outside the OR")
 		}
 		if n.op == opOr {
-			or.kids = append(or.kids, n.kids...)
+			or.adopt(n)
 		} else {
-			or.kids = append(or.kids, n)
+			or.add(n)
 		}
 		return nil
 	}
@@ -563,13 +613,16 @@ func (p *parser) parseUnary(depth int) (*pnode, error) {
 		if p.terms > MaxTerms {
 			return nil, &QueryError{Msg: fmt.Sprintf("too many terms: a query may have at most %d words, phrases and prefixes", MaxTerms), Pos: utf8.RuneCountInString(p.src[:it.pos])}
 		}
-		n = &pnode{op: opTerm, fld: it.fld, pre: it.pre, toks: toks}
+		n = p.node(opTerm)
+		n.fld, n.pre, n.toks = it.fld, it.pre, toks
 	default:
 		// itRParen and itOr are handled by the callers.
 		return nil, p.errAt(it.pos, "OR needs a word, phrase or group on both sides")
 	}
 	if it.neg {
-		n = &pnode{op: opNot, kids: []*pnode{n}}
+		not := p.node(opNot)
+		not.add(n)
+		n = not
 	}
 	return n, nil
 }
@@ -588,7 +641,7 @@ func encodedSize(n *pnode) int {
 	for _, t := range n.toks {
 		size += 2 + len(t)
 	}
-	for _, k := range n.kids {
+	for k := n.kid; k != nil; k = k.next {
 		size += encodedSize(k)
 	}
 	return size
@@ -609,7 +662,7 @@ func encode(b []byte, n *pnode) []byte {
 		b = append(b, byte(len(t)), byte(len(t)>>8))
 		b = append(b, t...)
 	}
-	for _, k := range n.kids {
+	for k := n.kid; k != nil; k = k.next {
 		b = encode(b, k)
 	}
 	size := len(b) - at
