@@ -412,6 +412,12 @@ func (b *Bot) handleMessage(ctx context.Context, msg *tgbotapi.Message, thread s
 	if !ok {
 		return
 	}
+	if args == "" && (name == "mute" || name == "why") {
+		// "/mute" sent as a reply to an alert names that alert.
+		if n, ok := b.repliedAlert(msg); ok {
+			args = strconv.FormatUint(n, 10)
+		}
+	}
 	cmd := chat.Command{
 		From: address(msg.Chat.ID, thread),
 		Kind: kindOf(msg.Chat),
@@ -447,6 +453,33 @@ func (b *Bot) handleMessage(ctx context.Context, msg *tgbotapi.Message, thread s
 	if err := b.reply(ctx, cmd.From, replyTo, reply); err != nil {
 		b.log.Warn("telegram reply failed", "chat", cmd.From.String(), "err", err)
 	}
+}
+
+// repliedAlert returns the number of the alert msg replies to, read from
+// the alert's last line ("/why N · /mute N", see RenderAlert), when the
+// replied-to message is the bot's own (or a channel's post, which carries
+// no author). The footer must be the whole last line, with the same number
+// twice, so that feed text quoted higher up in an alert cannot pass for it;
+// the number is still checked against the chat's alerts by the command.
+func (b *Bot) repliedAlert(msg *tgbotapi.Message) (uint64, bool) {
+	r := msg.ReplyToMessage
+	if r == nil || r.Text == "" {
+		return 0, false
+	}
+	own := r.From != nil && r.From.ID == b.self.ID
+	if !own && !(r.From == nil && msg.Chat.IsChannel()) {
+		return 0, false
+	}
+	text := strings.TrimRight(r.Text, " \n")
+	last := text[strings.LastIndexByte(text, '\n')+1:]
+	var why, mute uint64
+	if _, err := fmt.Sscanf(last, "/why %d · /mute %d", &why, &mute); err != nil || why != mute || why == 0 {
+		return 0, false
+	}
+	if fmt.Sprintf("/why %d · /mute %d", why, mute) != last {
+		return 0, false
+	}
+	return why, true
 }
 
 // parseCommand reads "/name@bot args". It reports false for text that is
