@@ -24,7 +24,25 @@ type Config struct {
 	Telegram Telegram `toml:"telegram"`
 	Discord  Discord  `toml:"discord"`
 	HTTP     HTTP     `toml:"http"`
+	Clusters Clusters `toml:"clusters"`
 	Sources  []Source `toml:"sources"`
+}
+
+// Clusters tunes how reports of one event from several outlets are grouped
+// into one alert (docs/CLUSTERING.md). Zero values mean the defaults chosen
+// on the labelled set.
+type Clusters struct {
+	// Threshold is the similarity score (0–1) at or above which a story
+	// joins an earlier story's event; lower merges more, higher less.
+	Threshold float64 `toml:"threshold"`
+	// MergeThreshold is the score at which a story that resembles two
+	// events joins them into one; at least Threshold.
+	MergeThreshold float64 `toml:"merge_threshold"`
+	// Window is how far apart two reports of one event may be.
+	Window Duration `toml:"window"`
+	// EditWindow is how long after a chat's alert later reports edit it
+	// instead of alerting anew.
+	EditWindow Duration `toml:"edit_window"`
 }
 
 // Bot holds the platform-neutral settings.

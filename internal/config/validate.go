@@ -35,6 +35,20 @@ func (c Config) Validate() []Problem {
 		ps = append(ps, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
 
+	cl := c.Clusters
+	if cl.Threshold < 0 || cl.Threshold > 1 {
+		add("clusters.threshold", "must be between 0 and 1 (0 means the default)")
+	}
+	if cl.MergeThreshold < 0 || cl.MergeThreshold > 1 {
+		add("clusters.merge_threshold", "must be between 0 and 1 (0 means the default)")
+	}
+	if cl.Window.Duration < 0 {
+		add("clusters.window", "must not be negative")
+	}
+	if cl.EditWindow.Duration < 0 {
+		add("clusters.edit_window", "must not be negative")
+	}
+
 	b := c.Bot
 	if strings.TrimSpace(b.DataDir) == "" {
 		add("bot.data_dir", "must not be empty")

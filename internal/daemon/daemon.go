@@ -169,14 +169,18 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 	})
 	// Stories of the last day, clustered again, so that a restart keeps
 	// each chat's alerts of one event together.
-	clusterSet, err := alerts.LoadClusters(db, clusters.Config{}, opt.Clock.Now())
+	clusterSet, err := alerts.LoadClusters(db, clusters.Config{
+		Threshold:      cfg.Clusters.Threshold,
+		MergeThreshold: cfg.Clusters.MergeThreshold,
+		Window:         cfg.Clusters.Window.Duration,
+	}, opt.Clock.Now())
 	if err != nil {
 		return nil, err
 	}
 	d.Pipeline.Clusters = clusterSet
 	// Clusters merge when a story links two of them; storage then finds
 	// a chat's alert filed under the merged cluster's ID.
-	db.SetClusterPolicy(storage.ClusterPolicy{Canonical: clusterSet.Canonical})
+	db.SetClusterPolicy(storage.ClusterPolicy{Canonical: clusterSet.Canonical, EditWindow: cfg.Clusters.EditWindow.Duration})
 	// Sources added at run time join the configured ones; the
 	// configuration wins a name clash.
 	added, err := db.AddedSources()
