@@ -129,11 +129,36 @@ type Clusterer struct {
 	merged map[string]*cluster
 	newest time.Time // latest story time seen: the window ends here
 	seq    uint64
-	// df counts, per word, the kept stories (and background documents)
-	// holding it; postings lists the kept stories holding it.
-	df       map[uint64]int
-	docs     int
-	postings map[uint64]map[*entry]struct{}
+	// words holds, per word, how many kept stories (and background
+	// documents) hold it and which kept stories do.
+	words map[uint64]*word
+	docs  int
+	// minAt is no later than the time of every kept story, so that
+	// evict can tell without a scan that none has left the window.
+	minAt time.Time
+
+	// Scratch reused by every Assign (under mu), so that scoring a story
+	// allocates nothing per candidate.
+	visit   uint64    // stamp marking the candidates of the current Assign
+	cand    []*entry  // the candidates
+	probe   []*word   // the story's words, rarest first
+	idfTab  []idfMemo // idf by document frequency, for the current docs
+	idfGen  uint64    // generation of idfTab's valid entries
+	idfDocs int       // docs when idfGen was taken
+	eTitleW []float64 // idf of the new story's title words
+	eFullW  []float64 // idf of the new story's words
+}
+
+// word is one stem's statistics in the window.
+type word struct {
+	df       int // kept stories and background documents holding it
+	postings map[*entry]struct{}
+}
+
+// idfMemo is one cached idf value, valid while gen matches idfGen.
+type idfMemo struct {
+	gen uint64
+	v   float64
 }
 
 // entry is one story as the Clusterer remembers it: only what comparisons need.
@@ -148,6 +173,12 @@ type entry struct {
 	names   []uint64 // stems of the title's capitalised words (not its first)
 	numbers []uint64 // numbers in the title
 	allNums []uint64 // numbers in title and lead
+	// titleW and fullW are the words of title and full, set when the
+	// entry is indexed, so that scoring reads their frequencies without
+	// a map lookup.
+	titleW []*word
+	fullW  []*word
+	visit  uint64 // the Clusterer's visit stamp when last a candidate
 }
 
 // cluster is a set in a union-find forest: a merged cluster points at the
@@ -186,8 +217,7 @@ func New(cfg Config) *Clusterer {
 		byLink:   make(map[string]*entry),
 		clusters: make(map[string]*cluster),
 		merged:   make(map[string]*cluster),
-		df:       make(map[uint64]int),
-		postings: make(map[uint64]map[*entry]struct{}),
+		words:    make(map[uint64]*word),
 	}
 }
 
@@ -242,7 +272,8 @@ func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 	var joined []*cluster
 	linked := best != nil
 	bestScore := -1.0
-	for o := range c.candidates(e) {
+	c.prepareScoring(e)
+	for _, o := range c.candidates(e) {
 		if absDur(e.at.Sub(o.at)) > c.cfg.Window {
 			continue
 		}
@@ -279,6 +310,9 @@ func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 	e.cluster.size++
 	c.seq++
 	e.seq = c.seq
+	if len(c.entries) == 0 || e.at.Before(c.minAt) {
+		c.minAt = e.at
+	}
 	c.entries = append(c.entries, e)
 	if e.id != "" {
 		c.byID[e.id] = e
@@ -352,66 +386,107 @@ func (c *Clusterer) Len() (stories, clusters int) {
 // frequencies and the postings.
 func (c *Clusterer) index(e *entry, delta int) {
 	c.docs += delta
-	for _, w := range e.full {
-		c.df[w] += delta
-		if c.df[w] <= 0 {
-			delete(c.df, w)
+	if delta > 0 {
+		e.fullW = make([]*word, len(e.full))
+		e.titleW = make([]*word, len(e.title))
+	}
+	t := 0
+	for i, h := range e.full {
+		w := c.words[h]
+		if w == nil {
+			if delta < 0 {
+				continue
+			}
+			w = &word{}
+			c.words[h] = w
 		}
-		p := c.postings[w]
+		w.df += delta
 		if delta > 0 {
-			if p == nil {
-				p = make(map[*entry]struct{})
-				c.postings[w] = p
+			e.fullW[i] = w
+			// title is a subset of full, both sorted.
+			for t < len(e.title) && e.title[t] < h {
+				t++
 			}
-			p[e] = struct{}{}
-		} else if p != nil {
-			delete(p, e)
-			if len(p) == 0 {
-				delete(c.postings, w)
+			if t < len(e.title) && e.title[t] == h {
+				e.titleW[t] = w
 			}
+			if w.postings == nil {
+				w.postings = make(map[*entry]struct{})
+			}
+			w.postings[e] = struct{}{}
+		} else {
+			delete(w.postings, e)
 		}
+		if w.df <= 0 {
+			delete(c.words, h)
+		}
+	}
+	if delta < 0 {
+		// Dropped from the window: let the words go with it.
+		e.fullW, e.titleW = nil, nil
 	}
 }
 
 // candidates returns the kept stories sharing one of e's rarest words.
 // Two reports of one event share their rarest words (names, places); a
 // word most stories hold would bring in most of the window for nothing.
-func (c *Clusterer) candidates(e *entry) map[*entry]struct{} {
-	words := append([]uint64(nil), e.full...)
-	sort.Slice(words, func(i, j int) bool {
-		a, b := c.df[words[i]], c.df[words[j]]
-		if a != b {
-			return a < b
-		}
-		return words[i] < words[j]
-	})
-	out := make(map[*entry]struct{})
-	probed := 0
-	for _, w := range words {
-		p := c.postings[w]
-		if len(p) == 0 {
-			continue
-		}
-		for o := range p {
-			out[o] = struct{}{}
-		}
-		if probed++; probed == probeWords {
-			break
+// The slice is the Clusterer's scratch, valid until the next call.
+func (c *Clusterer) candidates(e *entry) []*entry {
+	// e is not indexed yet: its words are looked up here, once.
+	c.probe = c.probe[:0]
+	hashes := e.full
+	for _, h := range hashes {
+		if w := c.words[h]; w != nil && len(w.postings) > 0 {
+			c.probe = append(c.probe, w)
 		}
 	}
-	return out
+	// Rarest first; among equally rare words, the lower hash, as before.
+	// Words absent from the window hold no postings and were left out,
+	// which skips them just as probing them would.
+	sort.SliceStable(c.probe, func(i, j int) bool { return c.probe[i].df < c.probe[j].df })
+	c.visit++
+	c.cand = c.cand[:0]
+	for n, w := range c.probe {
+		if n == probeWords {
+			break
+		}
+		for o := range w.postings {
+			if o.visit != c.visit {
+				o.visit = c.visit
+				c.cand = append(c.cand, o)
+			}
+		}
+	}
+	return c.cand
 }
 
 // evict drops stories older than the window and, past MaxStories, the
 // oldest ones, and with them the clusters left empty.
 func (c *Clusterer) evict() {
 	cutoff := c.newest.Add(-c.cfg.Window)
-	keep := c.entries[:0]
 	excess := len(c.entries) - c.cfg.MaxStories
+	if len(c.entries) == 0 || !c.minAt.Before(cutoff) {
+		// No kept story has left the window: only the cap can drop
+		// any, and it drops the first ones.
+		if excess <= 0 {
+			return
+		}
+		for i, e := range c.entries[:excess] {
+			c.forget(e)
+			c.entries[i] = nil
+		}
+		c.entries = c.entries[excess:]
+		return
+	}
+	keep := c.entries[:0]
+	var minAt time.Time
 	for i, e := range c.entries {
 		if i < excess || e.at.Before(cutoff) {
 			c.forget(e)
 			continue
+		}
+		if len(keep) == 0 || e.at.Before(minAt) {
+			minAt = e.at
 		}
 		keep = append(keep, e)
 	}
@@ -420,6 +495,7 @@ func (c *Clusterer) evict() {
 		c.entries[i] = nil
 	}
 	c.entries = keep
+	c.minAt = minAt
 }
 
 func (c *Clusterer) forget(e *entry) {
@@ -443,24 +519,61 @@ func (c *Clusterer) forget(e *entry) {
 // idf is a word's weight: rare words in the window weigh most. The
 // smoothing keeps a word seen once from weighing without bound and gives
 // words never seen the highest weight.
-func (c *Clusterer) idf(w uint64) float64 {
-	return math.Log(float64(c.docs+2) / float64(c.df[w]+1))
+func (c *Clusterer) idf(h uint64) float64 {
+	df := 0
+	if w := c.words[h]; w != nil {
+		df = w.df
+	}
+	return c.idfOfDF(df)
 }
 
-// weightedJaccard of two sorted word sets, each word weighing its IDF.
-func (c *Clusterer) weightedJaccard(a, b []uint64) float64 {
+// idfOfDF is idf for a word held by df documents. The logarithm is most
+// of the cost of scoring, and within one Assign it depends on df alone,
+// so each value is computed once per generation of docs.
+func (c *Clusterer) idfOfDF(df int) float64 {
+	if c.idfDocs != c.docs || c.idfGen == 0 {
+		c.idfGen++
+		c.idfDocs = c.docs
+	}
+	if df >= len(c.idfTab) {
+		c.idfTab = append(c.idfTab, make([]idfMemo, df+1-len(c.idfTab))...)
+	}
+	m := &c.idfTab[df]
+	if m.gen != c.idfGen {
+		m.gen = c.idfGen
+		m.v = math.Log(float64(c.docs+2) / float64(df+1))
+	}
+	return m.v
+}
+
+// prepareScoring computes the weights of e's words for the current
+// window, before e is indexed, for score to read.
+func (c *Clusterer) prepareScoring(e *entry) {
+	c.eFullW = c.eFullW[:0]
+	for _, h := range e.full {
+		c.eFullW = append(c.eFullW, c.idf(h))
+	}
+	c.eTitleW = c.eTitleW[:0]
+	for _, h := range e.title {
+		c.eTitleW = append(c.eTitleW, c.idf(h))
+	}
+}
+
+// weightedJaccard of two sorted word sets, each word weighing its IDF:
+// a's weights are given (aw), b's are read from its words (bw).
+func (c *Clusterer) weightedJaccard(a []uint64, aw []float64, b []uint64, bw []*word) float64 {
 	var inter, union float64
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
 		switch {
 		case j == len(b) || i < len(a) && a[i] < b[j]:
-			union += c.idf(a[i])
+			union += aw[i]
 			i++
 		case i == len(a) || b[j] < a[i]:
-			union += c.idf(b[j])
+			union += c.idfOfDF(bw[j].df)
 			j++
 		default:
-			w := c.idf(a[i])
+			w := aw[i]
 			inter += w
 			union += w
 			i++
@@ -473,12 +586,13 @@ func (c *Clusterer) weightedJaccard(a, b []uint64) float64 {
 	return inter / union
 }
 
-// score is how alike two stories are, in [0, 1].
+// score is how alike the story being assigned, a (whose word weights
+// prepareScoring computed), and the kept story b are, in [0, 1].
 func (c *Clusterer) score(a, b *entry) float64 {
 	if len(a.full) == 0 || len(b.full) == 0 {
 		return 0
 	}
-	s := c.cfg.TitleWeight*c.weightedJaccard(a.title, b.title) + (1-c.cfg.TitleWeight)*c.weightedJaccard(a.full, b.full)
+	s := c.cfg.TitleWeight*c.weightedJaccard(a.title, c.eTitleW, b.title, b.titleW) + (1-c.cfg.TitleWeight)*c.weightedJaccard(a.full, c.eFullW, b.full, b.fullW)
 	// "25% tariffs on cars" and "50% on steel": each title has a number
 	// the other story never mentions.
 	if missing(a.numbers, b.allNums) && missing(b.numbers, a.allNums) {
@@ -756,7 +870,12 @@ func (c *Clusterer) addBackground(st *story.Story) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.docs++
-	for _, w := range e.full {
-		c.df[w]++
+	for _, h := range e.full {
+		w := c.words[h]
+		if w == nil {
+			w = &word{}
+			c.words[h] = w
+		}
+		w.df++
 	}
 }
