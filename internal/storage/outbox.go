@@ -115,7 +115,9 @@ func recentKey(firstSeen time.Time, id string) []byte {
 // stamped with the clock.
 func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, error) {
 	var enqueued []chat.Message
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	// Through the group commit: concurrent polls share a transaction and
+	// its fsync. The function may run twice; it starts from nothing.
+	err := db.update(func(tx *bolt.Tx) error {
 		enqueued = enqueued[:0]
 		ids, links := bucket(tx, bucketSeenIDs), bucket(tx, bucketSeenLinks)
 		recent, out := bucket(tx, bucketRecent), bucket(tx, bucketOutbox)

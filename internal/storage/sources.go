@@ -77,7 +77,8 @@ func (db *DB) SourceStates() ([]SourceState, error) {
 
 // PutSourceState stores s under s.Name, which must not be empty.
 func (db *DB) PutSourceState(s SourceState) error {
-	if err := db.bolt.Update(func(tx *bolt.Tx) error { return putSource(tx, s) }); err != nil {
+	// Shares a transaction with concurrent polls' writes (groupcommit.go).
+	if err := db.update(func(tx *bolt.Tx) error { return putSource(tx, s) }); err != nil {
 		return fmt.Errorf("store state of source %q: %w", s.Name, err)
 	}
 	return nil

@@ -118,6 +118,9 @@ type DB struct {
 	clock clock.Clock
 	// clusterPolicy: see SetClusterPolicy in clusters.go.
 	clusterPolicy ClusterPolicy
+	// commits shares write transactions between concurrent polls
+	// (groupcommit.go).
+	commits groupCommit
 }
 
 // Open opens (creating when needed) the database at path. The parent
