@@ -74,9 +74,13 @@ func (p *Pipeline) Handle(ctx context.Context, poll sources.Poll) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	unseen, err := p.Store.FilterUnseen(poll.Stories)
-	if err != nil {
-		return fmt.Errorf("pipeline %s: %w", poll.Source.Name, err)
+	// A poll answered 304 has no stories: skip the read transaction.
+	var unseen []story.Story
+	if len(poll.Stories) > 0 {
+		var err error
+		if unseen, err = p.Store.FilterUnseen(poll.Stories); err != nil {
+			return fmt.Errorf("pipeline %s: %w", poll.Source.Name, err)
+		}
 	}
 	// A new source's first poll marks what is already there as seen and
 	// alerts nothing, unless the source asks for a backfill of its newest
