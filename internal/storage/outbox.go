@@ -3,7 +3,9 @@ package storage
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -99,6 +101,51 @@ func (db *DB) FilterUnseen(stories []story.Story) ([]story.Story, error) {
 	return out, nil
 }
 
+// maxRecentText caps the text kept of a recent story. /preview matches
+// queries against it and the clusterer, rebuilt from it at start-up, reads
+// only the lead; keeping a long article whole made every story cost its
+// full length in the database and, through bbolt's map, in resident
+// memory. A query whose words first occur past the cap no longer finds
+// that story in /preview; live matching always sees the whole text.
+const maxRecentText = 2048
+
+// recentRecord is a recent story as stored. The summary is nearly always
+// the text's first sentences, so it is stored as a length of the text's
+// prefix (SummaryPrefix) rather than a second copy: a quarter of the
+// record in the benchmark's feeds. Records written before hold Summary
+// and no prefix length, and decode as they were.
+type recentRecord struct {
+	story.Story
+	SummaryPrefix int `json:"summary_prefix,omitempty"`
+}
+
+func encodeRecent(s *story.Story) ([]byte, error) {
+	r := recentRecord{Story: *s}
+	if len(r.Text) > maxRecentText {
+		cut := maxRecentText
+		for cut > 0 && !utf8.RuneStart(r.Text[cut]) {
+			cut--
+		}
+		r.Text = r.Text[:cut]
+	}
+	if r.Summary != "" && strings.HasPrefix(r.Text, r.Summary) {
+		r.SummaryPrefix = len(r.Summary)
+		r.Summary = ""
+	}
+	return json.Marshal(&r)
+}
+
+func decodeRecent(v []byte) (story.Story, error) {
+	var r recentRecord
+	if err := json.Unmarshal(v, &r); err != nil {
+		return story.Story{}, err
+	}
+	if n := r.SummaryPrefix; n > 0 && r.Summary == "" && n <= len(r.Text) {
+		r.Summary = r.Text[:n]
+	}
+	return r.Story, nil
+}
+
 // recentKey orders the recent bucket by first-seen time, then ID.
 func recentKey(firstSeen time.Time, id string) []byte {
 	k := u64(timeKey(firstSeen))
@@ -140,7 +187,7 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 					return fmt.Errorf("mark link of story %q seen: %w", s.ID, err)
 				}
 			}
-			js, err := json.Marshal(&s)
+			js, err := encodeRecent(&s)
 			if err != nil {
 				return fmt.Errorf("encode story %q: %w", s.ID, err)
 			}
@@ -378,8 +425,8 @@ func (db *DB) RecentStories(since time.Time) ([]story.Story, error) {
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		c := bucket(tx, bucketRecent).Cursor()
 		for k, v := c.Seek(u64(timeKey(since))); k != nil; k, v = c.Next() {
-			var s story.Story
-			if err := json.Unmarshal(v, &s); err != nil {
+			s, err := decodeRecent(v)
+			if err != nil {
 				return fmt.Errorf("decode recent story %x: %w", k, err)
 			}
 			out = append(out, s)
