@@ -101,6 +101,10 @@ func (db *DB) FilterUnseen(stories []story.Story) ([]story.Story, error) {
 	return out, nil
 }
 
+// appendFill is how full bbolt fills a page before splitting it, for
+// buckets written in key order.
+const appendFill = 0.95
+
 // maxRecentText caps the text kept of a recent story. /preview matches
 // queries against it and the clusterer, rebuilt from it at start-up, reads
 // only the lead; keeping a long article whole made every story cost its
@@ -168,6 +172,10 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 		enqueued = enqueued[:0]
 		ids, links := bucket(tx, bucketSeenIDs), bucket(tx, bucketSeenLinks)
 		recent, out := bucket(tx, bucketRecent), bucket(tx, bucketOutbox)
+		// Both are appended to in key order (first-seen time, sequence):
+		// pages split at bbolt's default of half full stay half empty
+		// for good, and the file, mapped, is resident memory.
+		recent.FillPercent, out.FillPercent = appendFill, appendFill
 		held := bucket(tx, bucketHeld)
 		now := db.now()
 		for i := range items {
@@ -246,6 +254,7 @@ func (db *DB) Enqueue(msgs []chat.Message) ([]chat.Message, error) {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		enqueued = enqueued[:0]
 		out := bucket(tx, bucketOutbox)
+		out.FillPercent = appendFill
 		now := db.now()
 		for _, m := range msgs {
 			m, err := enqueue(out, m, now)
