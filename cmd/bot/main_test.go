@@ -163,7 +163,9 @@ func TestDemoShowsAlertsSafely(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"ALERT #2 (Witkoff)",
+		"subscription #2: Witkoff",
+		"UPDATED ALERT", // another outlet's report edits the first alert
+		"Also reported by: Balkan Observer",
 		"Witkoff’s Gaza ceasefire mission resumes in Cairo",
 		"Обмен пленными состоялся",                         // windows-1251 feed decoded
 		"Breaking & @everyone: Ukraine peace talks resume", // HTML in a title arrives as text

@@ -123,7 +123,7 @@ func Run(ctx context.Context, opt Options) error {
 		}
 	}
 	say("")
-	for _, line := range []string{"/preview peace", "/list", "/sources"} {
+	for _, line := range []string{"/why 1", "/preview peace", "/list", "/sources"} {
 		run(ctx, d, con, line)
 	}
 	say("")
@@ -145,8 +145,12 @@ func publish(ctx context.Context, d *daemon.Daemon, con *console.Console, srv *S
 	if note := tl.Notes[strconv.Itoa(step)]; note != "" {
 		con.Say("(" + note + ")")
 	}
-	if err := d.Scheduler.PollAll(ctx); err != nil {
-		return fmt.Errorf("demo: poll: %w", err)
+	// One source after another, in the timeline's order, so that the
+	// alerts and their numbers come out the same on every run.
+	for _, src := range tl.Feeds {
+		if err := d.Scheduler.PollNow(ctx, src.Name); err != nil {
+			return fmt.Errorf("demo: poll %s: %w", src.Name, err)
+		}
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

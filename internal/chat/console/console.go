@@ -152,10 +152,20 @@ func (c *Console) Send(ctx context.Context, m chat.Message) (chat.Sent, error) {
 	return chat.Sent{MessageID: strconv.Itoa(id)}, nil
 }
 
+// alertHeader names the alert by the number /why and /mute take, and the
+// subscription it answers.
+func alertHeader(a chat.Alert) string {
+	h := "ALERT"
+	if a.Number > 0 {
+		h += " #" + strconv.FormatUint(a.Number, 10)
+	}
+	return h + " · subscription #" + strconv.FormatUint(a.SubscriptionID, 10) + ": " + oneLine(a.Query)
+}
+
 // RenderAlert lays an alert out as plain text.
 func RenderAlert(a chat.Alert, loc *time.Location) string {
 	var b strings.Builder
-	b.WriteString("┌─ ALERT #" + strconv.FormatUint(a.SubscriptionID, 10) + " (" + oneLine(a.Query) + ")\n")
+	b.WriteString("┌─ " + alertHeader(a) + "\n")
 	b.WriteString("│ " + oneLine(a.Title) + "\n")
 	meta := oneLine(a.Source)
 	if !a.Published.IsZero() {
@@ -216,7 +226,8 @@ func (c *Console) Edit(ctx context.Context, to chat.Address, messageID string, m
 	if m.Alert == nil {
 		return fmt.Errorf("console: %w: edit without an alert", chat.ErrRejected)
 	}
-	c.print("┌─ EDITED message " + oneLine(messageID) + "\n" + strings.TrimPrefix(RenderAlert(*m.Alert, c.loc), "┌─ "))
+	text := RenderAlert(*m.Alert, c.loc)
+	c.print(strings.Replace(text, "┌─ ALERT", "┌─ UPDATED ALERT", 1))
 	return nil
 }
 

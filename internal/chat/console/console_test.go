@@ -22,7 +22,7 @@ func TestEditPrintsTheNewVersionWithOutlets(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := out.String()
-	for _, want := range []string{"EDITED message 3", "Also reported by: AP, BBC, DW, NPR, CNN (2 more)", "https://BBC.example/", "/why 5 · /mute 5"} {
+	for _, want := range []string{"UPDATED ALERT #5", "Also reported by: AP, BBC, DW, NPR, CNN (2 more)", "https://BBC.example/", "/why 5 · /mute 5"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
