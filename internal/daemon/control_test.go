@@ -17,6 +17,7 @@ import (
 	"frontwire/internal/alerts"
 	"frontwire/internal/chat"
 	"frontwire/internal/config"
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 	"frontwire/internal/subscriptions"
 )
@@ -50,7 +51,7 @@ func (w *logWatch) String() string {
 // socket (or its failure to make one) has been logged.
 func startWithSocket(t *testing.T, dir string, want string) (*Daemon, *logWatch, func()) {
 	t.Helper()
-	site := httptest.NewServer(&feedSite{})
+	site := httptest.NewServer(&feedtest.Site{})
 	t.Cleanup(site.Close)
 	cfg := config.Default()
 	cfg.Bot.DataDir = dir

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -14,30 +13,13 @@ import (
 	"frontwire/internal/alerts"
 	"frontwire/internal/chat"
 	"frontwire/internal/config"
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 )
 
-// feedSite serves one RSS feed whose items the test sets.
-type feedSite struct {
-	mu    sync.Mutex
-	items []string // <item> elements
-}
-
-func (f *feedSite) set(items ...string) {
-	f.mu.Lock()
-	f.items = items
-	f.mu.Unlock()
-}
-
-func (f *feedSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/rss+xml")
-	fmt.Fprintf(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>Test Wire</title>%s</channel></rss>`, strings.Join(f.items, ""))
-}
-
+// item is one feed item, all published at the same fixed time.
 func item(guid, title, desc string) string {
-	return fmt.Sprintf(`<item><guid>%s</guid><title>%s</title><link>https://news.example/%s</link><description>%s</description><pubDate>Thu, 26 Nov 2026 09:00:00 +0000</pubDate></item>`, guid, title, guid, desc)
+	return feedtest.Item(guid, title, desc, time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 }
 
 // chatService is a fake chat platform: it records messages and fails while
@@ -133,13 +115,13 @@ func subscribe(t *testing.T, d *Daemon, query string) {
 // file, a chat service that is down while Frontwire restarts, and delivery
 // exactly once afterwards.
 func TestStoryToAlertAcrossRestart(t *testing.T) {
-	site := &feedSite{}
+	site := &feedtest.Site{}
 	srv := httptest.NewServer(site)
 	defer srv.Close()
 	dir := t.TempDir()
 	ctx := context.Background()
 
-	site.set(item("old-1", "Witkoff met officials last week", "Background."))
+	site.Set(item("old-1", "Witkoff met officials last week", "Background."))
 	svc := newChatService()
 	d := newDaemon(t, dir, srv.URL, svc)
 	// Poll before Run, so that Run's start-up poll (of sources that are
@@ -156,7 +138,7 @@ func TestStoryToAlertAcrossRestart(t *testing.T) {
 	svc.mu.Lock()
 	svc.down = true
 	svc.mu.Unlock()
-	site.set(
+	site.Set(
 		item("old-1", "Witkoff met officials last week", "Background."),
 		item("n-1", "Witkoff arrives in Moscow", "<p>The envoy <b>arrived</b>.</p>"),
 		item("n-2", "Talks on a Ukraine peace plan resume", "Delegations met."),

@@ -13,6 +13,7 @@ import (
 	"frontwire/internal/chat"
 	"frontwire/internal/clock"
 	"frontwire/internal/config"
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 )
 
@@ -211,11 +212,11 @@ func TestParseAdminChat(t *testing.T) {
 // own wiring: refused for a member, accepted for an admin, listed by
 // /sources, scheduled, and still there after a restart.
 func TestAddSourceFromChatThroughDaemon(t *testing.T) {
-	site := &feedSite{}
-	site.set(item("a1", "Old story", "already there"))
+	site := &feedtest.Site{}
+	site.Set(item("a1", "Old story", "already there"))
 	srv := httptest.NewServer(site)
 	defer srv.Close()
-	configured := &feedSite{}
+	configured := &feedtest.Site{}
 	cfgSrv := httptest.NewServer(configured)
 	defer cfgSrv.Close()
 	dir := t.TempDir()
