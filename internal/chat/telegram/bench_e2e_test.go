@@ -13,6 +13,7 @@ import (
 	"frontwire/internal/chat/telegram/telegramtest"
 	"frontwire/internal/config"
 	"frontwire/internal/daemon"
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 )
 
@@ -49,7 +50,7 @@ func BenchmarkDeliver3000To300Chats(b *testing.B) {
 		tg := telegramtest.NewServer(b, telegramtest.Options{Limits: telegramtest.Limits{
 			GlobalPerSecond: benchGlobalPerSecond, ChatPerSecond: benchChatPerSecond, GroupPerMinute: benchGroupPerMinute,
 		}})
-		site := &newsSite{}
+		site := &feedtest.Site{}
 		feed := httptest.NewServer(site)
 
 		cfg := config.Default()
@@ -95,7 +96,7 @@ func BenchmarkDeliver3000To300Chats(b *testing.B) {
 		for s := range stories {
 			items = append(items, rssItem(fmt.Sprintf("b-%d", s), fmt.Sprintf("Witkoff update %d", s), "News.", s))
 		}
-		site.set(items...)
+		site.Set(items...)
 		want := (privates + groups) * stories
 
 		b.StartTimer()

@@ -20,6 +20,7 @@ import (
 	"frontwire/internal/clock"
 	"frontwire/internal/config"
 	"frontwire/internal/daemon"
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 )
 
@@ -44,7 +45,7 @@ type clusterE2E struct {
 	t     *testing.T
 	clk   *clock.Fake
 	tg    *telegramtest.Server
-	sites []*newsSite
+	sites []*feedtest.Site
 	cfg   config.Config
 	d     *daemon.Daemon
 	stop  func()
@@ -62,7 +63,7 @@ func newClusterE2E(t *testing.T) *clusterE2E {
 	cfg.Telegram.APIURL = e.tg.URL()
 	cfg.Sources = nil
 	for _, name := range outletNames {
-		site := &newsSite{}
+		site := &feedtest.Site{}
 		srv := httptest.NewServer(site)
 		t.Cleanup(srv.Close)
 		e.sites = append(e.sites, site)
@@ -122,7 +123,7 @@ func (e *clusterE2E) poll() {
 
 // report puts outlet i's story of the event on its feed.
 func (e *clusterE2E) report(i int) {
-	e.sites[i].set(rssItem(fmt.Sprintf("kremlin-%d", i), outletTitles[i], eventLead, 10+i))
+	e.sites[i].Set(rssItem(fmt.Sprintf("kremlin-%d", i), outletTitles[i], eventLead, 10+i))
 }
 
 func (e *clusterE2E) waitEdits(n int) []telegramtest.SentMessage {
@@ -152,7 +153,7 @@ func TestE2EOneAlertPerEventEditedAsOutletsReport(t *testing.T) {
 	for i := range 5 {
 		e.report(i)
 	}
-	e.sites[4].set(rssItem("kremlin-4", outletTitles[4], eventLead, 14),
+	e.sites[4].Set(rssItem("kremlin-4", outletTitles[4], eventLead, 14),
 		rssItem("kyiv-1", "Witkoff meets Zelensky in Kyiv to discuss drone production deal", "The U.S. envoy arrived in the Ukrainian capital on Thursday.", 20))
 	e.poll()
 	e.run()

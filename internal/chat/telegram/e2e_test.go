@@ -24,6 +24,7 @@ import (
 	"frontwire/internal/clock"
 	"frontwire/internal/config"
 	"frontwire/internal/daemon"
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 	"frontwire/internal/subscriptions"
 )
@@ -36,32 +37,11 @@ const e2eWait = 10 * time.Second
 // before.
 var e2eStart = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 
-// newsSite serves one RSS feed whose items the test sets.
-type newsSite struct {
-	mu    sync.Mutex
-	items []string
-}
-
-func (s *newsSite) set(items ...string) {
-	s.mu.Lock()
-	s.items = items
-	s.mu.Unlock()
-}
-
-func (s *newsSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/rss+xml")
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Test Wire</title><link>https://news.example/</link>%s</channel></rss>`, strings.Join(s.items, ""))
-}
-
-// rssItem is one <item>. title is inserted as XML as given (the caller
-// escapes it); desc goes in CDATA, as most feeds send HTML. Items published
+// rssItem is one <item> whose desc goes in CDATA, as most feeds send HTML;
+// title is inserted as XML as given (the caller escapes it). Items published
 // later get a later minute, so a test can order them.
 func rssItem(guid, title, desc string, minute int) string {
-	pub := e2eStart.Add(-time.Hour + time.Duration(minute)*time.Minute).Format(time.RFC1123Z)
-	return fmt.Sprintf(`<item><guid>%s</guid><title>%s</title><link>https://news.example/%s</link><description><![CDATA[%s]]></description><pubDate>%s</pubDate></item>`,
-		guid, title, guid, desc, pub)
+	return feedtest.HTMLItem(guid, title, desc, e2eStart.Add(-time.Hour+time.Duration(minute)*time.Minute))
 }
 
 // serverClock gives the fake Bot API the test's fake time for its rate
@@ -84,7 +64,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 type e2e struct {
 	t    *testing.T
 	tg   *telegramtest.Server
-	site *newsSite
+	site *feedtest.Site
 	feed *httptest.Server
 	dir  string
 	clk  clock.Clock
@@ -102,7 +82,7 @@ type e2eOptions struct {
 
 func newE2E(t *testing.T, o e2eOptions) *e2e {
 	t.Helper()
-	e := &e2e{t: t, site: &newsSite{}, dir: t.TempDir()}
+	e := &e2e{t: t, site: &feedtest.Site{}, dir: t.TempDir()}
 	srvOpts := telegramtest.Options{Limits: o.limits}
 	if o.realClock {
 		e.clk = clock.Real{}
@@ -186,7 +166,7 @@ func (e *e2e) poll() {
 // publish replaces the feed's items and polls it.
 func (e *e2e) publish(items ...string) {
 	e.t.Helper()
-	e.site.set(items...)
+	e.site.Set(items...)
 	e.poll()
 }
 
@@ -323,7 +303,7 @@ func linksOf(t *testing.T, m telegramtest.SentMessage) (visible string, links []
 // gets one HTML alert, bold title linked to the story, for a new story.
 func TestE2EPrivateSubscribeAndAlert(t *testing.T) {
 	e := newE2E(t, e2eOptions{})
-	e.site.set(rssItem("old-1", "Witkoff met officials last week", "Background.", 1))
+	e.site.Set(rssItem("old-1", "Witkoff met officials last week", "Background.", 1))
 	e.start()
 	if got := e.tg.Commands(); len(got) == 0 {
 		t.Error("setMyCommands was not called at start-up")
