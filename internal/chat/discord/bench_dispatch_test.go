@@ -19,6 +19,7 @@ import (
 	"frontwire/internal/clock"
 	"frontwire/internal/config"
 	"frontwire/internal/daemon"
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 )
 
@@ -94,7 +95,7 @@ func newDispatchRun(b *testing.B, channels, perChannel int) *dispatchRun {
 	r.dc = discordtest.New(discordtest.Options{Token: e2eToken,
 		GlobalLimit: benchGlobalLimit, GlobalWindow: time.Second,
 		ChannelLimit: benchChannelLimit, ChannelWindow: benchChannelWindow})
-	site := &newsSite{}
+	site := &feedtest.Site{}
 	r.feed = httptest.NewServer(site)
 
 	cfg := config.Default()
@@ -146,7 +147,7 @@ func newDispatchRun(b *testing.B, channels, perChannel int) *dispatchRun {
 		desc := words(rng, 12) + "."
 		items = append(items, rssItem(fmt.Sprintf("bench-%d", i), title, desc, i))
 	}
-	site.set(items...)
+	site.Set(items...)
 	if err := d.Scheduler.PollAll(ctx); err != nil {
 		b.Fatal(err)
 	}

@@ -29,6 +29,7 @@ import (
 	"frontwire/internal/clock"
 	"frontwire/internal/config"
 	"frontwire/internal/daemon"
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 	"frontwire/internal/subscriptions"
 )
@@ -51,31 +52,11 @@ const (
 // feedTime anchors the feed's publication dates.
 var feedTime = time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)
 
-// newsSite serves one RSS feed whose items the test sets.
-type newsSite struct {
-	mu    sync.Mutex
-	items []string
-}
-
-func (s *newsSite) set(items ...string) {
-	s.mu.Lock()
-	s.items = items
-	s.mu.Unlock()
-}
-
-func (s *newsSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/rss+xml")
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Test Wire</title><link>https://news.example/</link>%s</channel></rss>`, strings.Join(s.items, ""))
-}
-
-// rssItem is one <item>; title is inserted as XML as given (the caller
-// escapes it). Later minutes publish later, so a test can order items.
+// rssItem is one <item> whose desc goes in CDATA; title is inserted as XML
+// as given (the caller escapes it). Later minutes publish later, so a test
+// can order items.
 func rssItem(guid, title, desc string, minute int) string {
-	pub := feedTime.Add(time.Duration(minute) * time.Minute).Format(time.RFC1123Z)
-	return fmt.Sprintf(`<item><guid>%s</guid><title>%s</title><link>https://news.example/%s</link><description><![CDATA[%s]]></description><pubDate>%s</pubDate></item>`,
-		guid, title, guid, desc, pub)
+	return feedtest.HTMLItem(guid, title, desc, feedTime.Add(time.Duration(minute)*time.Minute))
 }
 
 // tWriter sends the daemon's log to the test's log, shown when it fails.
@@ -109,7 +90,7 @@ func (s *statusWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 type e2e struct {
 	t     *testing.T
 	dc    *discordtest.Server
-	site  *newsSite
+	site  *feedtest.Site
 	feed  *httptest.Server
 	dir   string
 	cfg   config.Config
@@ -121,7 +102,7 @@ type e2e struct {
 
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
-	e := &e2e{t: t, site: &newsSite{}, dir: t.TempDir(),
+	e := &e2e{t: t, site: &feedtest.Site{}, dir: t.TempDir(),
 		watch: &statusWatch{base: http.DefaultTransport, status: make(chan int, 64)}}
 	e.dc = discordtest.New(discordtest.Options{Token: e2eToken})
 	t.Cleanup(e.dc.Close)
@@ -204,7 +185,7 @@ func (e *e2e) poll() {
 // publish replaces the feed's items and polls it.
 func (e *e2e) publish(items ...string) {
 	e.t.Helper()
-	e.site.set(items...)
+	e.site.Set(items...)
 	e.poll()
 }
 
@@ -330,7 +311,7 @@ func inert(t *testing.T, m discordtest.Message) {
 // that channel as one message with one embed linked to the story.
 func TestE2EGuildSubscribeAndAlert(t *testing.T) {
 	e := newE2E(t)
-	e.site.set(rssItem("old-1", "Witkoff met officials last week", "Background.", 1))
+	e.site.Set(rssItem("old-1", "Witkoff met officials last week", "Background.", 1))
 	e.start()
 
 	cb := e.interact(discordtest.Invocation{GuildID: "g1", ChannelID: "c1", UserID: "41", Permissions: manager,
