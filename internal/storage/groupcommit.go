@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"fmt"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -35,7 +36,7 @@ type commitReq struct {
 // are durable) or failed. fn's error, or the commit's, is returned.
 func (db *DB) update(fn func(*bolt.Tx) error) error {
 	g := &db.commits
-	r := &commitReq{fn: fn, wake: make(chan struct{}, 1)}
+	r := &commitReq{fn: guarded(fn), wake: make(chan struct{}, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, r)
 	if g.busy {
@@ -100,5 +101,19 @@ func (db *DB) runBatch(batch []*commitReq) {
 	for _, r := range batch {
 		r.done = true
 		r.wake <- struct{}{}
+	}
+}
+
+// guarded turns a panic in fn into fn's error. A panic would otherwise
+// unwind the goroutine leading a shared transaction and leave every caller
+// queued behind it waiting for ever.
+func guarded(fn func(*bolt.Tx) error) func(*bolt.Tx) error {
+	return func(tx *bolt.Tx) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("storage: write failed: panic: %v", p)
+			}
+		}()
+		return fn(tx)
 	}
 }
