@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"frontwire/internal/chat/telegram/telegramtest"
+	"frontwire/internal/feedtest"
 )
 
 var storyNumber = regexp.MustCompile(`Witkoff story (\d+)`)
@@ -71,7 +72,7 @@ func TestCrashKillRestart(t *testing.T) {
 		kills = 100
 	}
 	tg := telegramtest.NewServer(t, telegramtest.Options{})
-	site := newFeedSite()
+	site := &feedtest.Site{}
 	feed := httptest.NewServer(site)
 	defer feed.Close()
 	dir := t.TempDir()
@@ -103,13 +104,13 @@ func TestCrashKillRestart(t *testing.T) {
 			t.Fatalf("reply to /subscribe in chat %s: %q", m.ChatID, m.Text)
 		}
 	}
-	site.waitRequests(t, 1, 30*time.Second)
+	site.WaitRequests(t, 1, 30*time.Second)
 	base := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	var items []string
 	for i := 1; i <= stories; i++ {
-		items = append(items, rssItem(fmt.Sprintf("s%02d", i), fmt.Sprintf("Witkoff story %02d", i), "Envoy talks.", base.Add(time.Duration(i)*time.Minute)))
+		items = append(items, feedtest.Item(fmt.Sprintf("s%02d", i), fmt.Sprintf("Witkoff story %02d", i), "Envoy talks.", base.Add(time.Duration(i)*time.Minute)))
 	}
-	site.set(items...)
+	site.Set(items...)
 
 	clean := 0
 	// Duplicates showing up after restart k are the sends kill k cut off.

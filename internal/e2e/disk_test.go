@@ -15,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"frontwire/internal/chat/telegram/telegramtest"
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 	"frontwire/internal/subscriptions"
 )
@@ -127,7 +128,7 @@ func TestDiskFull(t *testing.T) {
 	const chats, before, after = 20, 3, 40
 	tg := telegramtest.NewServer(t, telegramtest.Options{})
 	api := newFaultyAPI(t, tg.URL())
-	site := newFeedSite()
+	site := &feedtest.Site{}
 	feed := httptest.NewServer(site)
 	defer feed.Close()
 	dir := t.TempDir()
@@ -147,9 +148,9 @@ func TestDiskFull(t *testing.T) {
 	if _, err := tg.WaitSent(chats, 30*time.Second); err != nil {
 		t.Fatalf("subscribing: %v\n%s", err, p.out.String())
 	}
-	site.waitRequests(t, 1, 30*time.Second)
+	site.WaitRequests(t, 1, 30*time.Second)
 	api.set(fault5xx)
-	site.set(distinctItems(1, before)...)
+	site.Set(distinctItems(1, before)...)
 	api.waitUntil(t, "the first alerts to be tried", 30*time.Second, func(faulted, _ int) bool { return faulted >= chats })
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	if err := p.wait(t, 15*time.Second); err != nil {
@@ -167,10 +168,8 @@ func TestDiskFull(t *testing.T) {
 	// Run 2, the disk is full: the file may not grow by a byte. Many large
 	// stories arrive; storing them needs room that is not there.
 	p = startBotFsizeLimited(t, limitKiB, "run", "-config", cfgPath)
-	site.mu.Lock()
-	polls := site.requests
-	site.mu.Unlock()
-	site.set(bigItems(1, after)...)
+	polls := site.Requests()
+	site.Set(bigItems(1, after)...)
 	errLine := p.waitOutput(t, regexp.MustCompile(`(?m)^.*poll failed.*commit.*file too large.*$`), 30*time.Second)
 	// The bot keeps polling on schedule (and failing to store) rather than
 	// dying or resting the source: the feed is asked three more times.
@@ -179,7 +178,7 @@ func TestDiskFull(t *testing.T) {
 			t.Logf("output of the run with the disk full:\n%s", p.out.String())
 		}
 	})
-	site.waitRequests(t, polls+4, 30*time.Second)
+	site.WaitRequests(t, polls+4, 30*time.Second)
 	select {
 	case <-p.done:
 		t.Fatalf("bot exited while the disk was full: %v\n%s", p.err, p.out.String())

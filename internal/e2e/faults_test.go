@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"frontwire/internal/chat/telegram/telegramtest"
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 )
 
@@ -171,7 +172,7 @@ func distinctItems(first, last int) []string {
 		for w := range 6 {
 			words = append(words, fmt.Sprintf("%c%c%03dq", 'a'+w, 'k'+i%13, i))
 		}
-		items = append(items, rssItem(fmt.Sprintf("s%03d", i), fmt.Sprintf("Witkoff story %02d %s", i, strings.Join(words, " ")),
+		items = append(items, feedtest.Item(fmt.Sprintf("s%03d", i), fmt.Sprintf("Witkoff story %02d %s", i, strings.Join(words, " ")),
 			fmt.Sprintf("Envoy item %d: %s.", i, strings.Join(words, " ")), base.Add(time.Duration(i)*time.Minute)))
 	}
 	return items
@@ -202,7 +203,7 @@ func TestChatAPIFaults(t *testing.T) {
 			t.Parallel()
 			tg := telegramtest.NewServer(t, telegramtest.Options{})
 			api := newFaultyAPI(t, tg.URL())
-			site := newFeedSite()
+			site := &feedtest.Site{}
 			feed := httptest.NewServer(site)
 			defer feed.Close()
 			dir := t.TempDir()
@@ -218,11 +219,11 @@ func TestChatAPIFaults(t *testing.T) {
 			if _, err := tg.WaitSent(chats, 30*time.Second); err != nil {
 				t.Fatalf("subscribing: %v\n%s", err, p.out.String())
 			}
-			site.waitRequests(t, 1, 30*time.Second)
+			site.WaitRequests(t, 1, 30*time.Second)
 
 			api.set(tc.fault)
 			faultStart := time.Now()
-			site.set(distinctItems(1, stories)...)
+			site.Set(distinctItems(1, stories)...)
 			if tc.fault == faultHold {
 				api.waitUntil(t, "every chat's send to time out", 60*time.Second, func(_, abandoned int) bool { return abandoned >= chats })
 			} else {

@@ -2,69 +2,14 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 )
-
-// feedSite serves one RSS feed whose items the test sets, and counts the
-// requests so a test can wait for the bot's next poll.
-type feedSite struct {
-	mu       sync.Mutex
-	items    []string
-	requests int
-	changed  chan struct{} // closed and replaced on every request
-}
-
-func newFeedSite() *feedSite { return &feedSite{changed: make(chan struct{})} }
-
-func (f *feedSite) set(items ...string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.items = items
-}
-
-func (f *feedSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	body := fmt.Sprintf(`<?xml version="1.0"?><rss version="2.0"><channel><title>Test Wire</title><link>https://news.example/</link>%s</channel></rss>`, strings.Join(f.items, ""))
-	f.requests++
-	close(f.changed)
-	f.changed = make(chan struct{})
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
-	_, _ = w.Write([]byte(body))
-}
-
-// waitRequests waits until the feed has been fetched at least n times.
-func (f *feedSite) waitRequests(t *testing.T, n int, timeout time.Duration) {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		f.mu.Lock()
-		got, ch := f.requests, f.changed
-		f.mu.Unlock()
-		if got >= n {
-			return
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			t.Fatalf("feed fetched %d times, want %d", got, n)
-		}
-	}
-}
-
-// rssItem is one <item> with a unique guid and link.
-func rssItem(guid, title, desc string, published time.Time) string {
-	return fmt.Sprintf(`<item><guid>%s</guid><title>%s</title><link>https://news.example/%s</link><description>%s</description><pubDate>%s</pubDate></item>`,
-		guid, title, guid, desc, published.UTC().Format(time.RFC1123Z))
-}
 
 // source is one [[sources]] table.
 type source struct {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"frontwire/internal/chat/telegram/telegramtest"
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 )
 
@@ -48,12 +49,12 @@ func hostileKinds() []hostileKind {
 	// Built once: the bodies are large and every poll gets the same bytes.
 	var many strings.Builder
 	for i := range 10000 {
-		many.WriteString(rssItem(fmt.Sprintf("m%05d", i), fmt.Sprintf("Routine item %d", i), "Nothing.", at))
+		many.WriteString(feedtest.Item(fmt.Sprintf("m%05d", i), fmt.Sprintf("Routine item %d", i), "Nothing.", at))
 	}
 	manyItems := validFeed(many.String())
-	hugeTitle := validFeed(rssItem("huge", strings.Repeat("Long title word ", 1<<16), "x", at))
-	badUTF8 := validFeed(rssItem("utf", "Bad \xff\xfe bytes \xc3\x28 here", "\xed\xa0\x80 surrogate", at))
-	control := validFeed(rssItem("ctl", "Control \x01\x02\x1b[31m chars", "nul\x00byte", at))
+	hugeTitle := validFeed(feedtest.Item("huge", strings.Repeat("Long title word ", 1<<16), "x", at))
+	badUTF8 := validFeed(feedtest.Item("utf", "Bad \xff\xfe bytes \xc3\x28 here", "\xed\xa0\x80 surrogate", at))
+	control := validFeed(feedtest.Item("ctl", "Control \x01\x02\x1b[31m chars", "nul\x00byte", at))
 	nested := []byte(`<?xml version="1.0"?><rss version="2.0"><channel><title>Deep</title><item><title>` +
 		strings.Repeat("<b>", 100000) + "deep" + strings.Repeat("</b>", 100000) + `</title></item></channel></rss>`)
 	laughs := `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">`
@@ -100,7 +101,7 @@ func hostileKinds() []hostileKind {
 					http.Redirect(w, r, fmt.Sprintf("%s?hop=%d", r.URL.Path, n+1), http.StatusMovedPermanently)
 					return
 				}
-				writeFeed(w, validFeed(rssItem("r1", "Redirected", "x", at)))
+				writeFeed(w, validFeed(feedtest.Item("r1", "Redirected", "x", at)))
 			})
 		}},
 		{name: "404-then-recover", outcome: "backoff", handler: func(int) http.Handler {
@@ -115,7 +116,7 @@ func hostileKinds() []hostileKind {
 					http.NotFound(w, r)
 					return
 				}
-				writeFeed(w, validFeed(rssItem("back", "Back again", "x", at)))
+				writeFeed(w, validFeed(feedtest.Item("back", "Back again", "x", at)))
 			})
 		}},
 		{name: "stall-after-headers", outcome: "error", handler: func(int) http.Handler {
@@ -242,7 +243,7 @@ func TestHostileFeeds(t *testing.T) {
 	}
 	kinds := hostileKinds()
 	tg := telegramtest.NewServer(t, telegramtest.Options{})
-	good := newFeedSite()
+	good := &feedtest.Site{}
 	goodSrv := listenOn(t, 250, good)
 
 	var srcs []source
@@ -282,7 +283,7 @@ func TestHostileFeeds(t *testing.T) {
 	if _, err := tg.WaitSent(1, 30*time.Second); err != nil {
 		t.Fatalf("subscribe: %v\n%s", err, p.out.String())
 	}
-	good.waitRequests(t, 1, 30*time.Second)
+	good.WaitRequests(t, 1, 30*time.Second)
 	// Every misbehaving server has been asked, and the stalling ones were
 	// given up on (the fetch timeout is 20 s).
 	for name, hc := range counters {
@@ -306,17 +307,15 @@ func TestHostileFeeds(t *testing.T) {
 		}
 	}
 	// Under all that, the good source still delivers promptly.
-	good.mu.Lock()
-	pollsBefore := good.requests
-	good.mu.Unlock()
+	pollsBefore := good.Requests()
 	published := time.Now()
-	good.set(rssItem("g1", "Witkoff story 01", "Talks.", time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)))
+	good.Set(feedtest.Item("g1", "Witkoff story 01", "Talks.", time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)))
 	sent, err := tg.WaitSent(2, 30*time.Second)
 	if err != nil {
 		t.Fatalf("good source's alert: %v\n%s", err, p.out.String())
 	}
 	latency := sent[1].At.Sub(published)
-	good.waitRequests(t, pollsBefore+5, 30*time.Second)
+	good.WaitRequests(t, pollsBefore+5, 30*time.Second)
 	goodPollSpan := time.Since(published)
 
 	select {

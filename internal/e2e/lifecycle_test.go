@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"frontwire/internal/chat/telegram/telegramtest"
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 )
 
@@ -21,7 +22,7 @@ import (
 func TestSIGTERMStopsCleanly(t *testing.T) {
 	const chats, stories = 5, 10
 	tg := telegramtest.NewServer(t, telegramtest.Options{})
-	site := newFeedSite()
+	site := &feedtest.Site{}
 	feed := httptest.NewServer(site)
 	defer feed.Close()
 	dir := t.TempDir()
@@ -39,13 +40,13 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	if _, err := tg.WaitSent(chats, 30*time.Second); err != nil {
 		t.Fatalf("subscribing: %v\n%s", err, p.out.String())
 	}
-	site.waitRequests(t, 1, 30*time.Second)
+	site.WaitRequests(t, 1, 30*time.Second)
 	base := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	var items []string
 	for i := 1; i <= stories; i++ {
-		items = append(items, rssItem(fmt.Sprintf("s%02d", i), fmt.Sprintf("Witkoff story %02d", i), "Envoy talks.", base.Add(time.Duration(i)*time.Minute)))
+		items = append(items, feedtest.Item(fmt.Sprintf("s%02d", i), fmt.Sprintf("Witkoff story %02d", i), "Envoy talks.", base.Add(time.Duration(i)*time.Minute)))
 	}
-	site.set(items...)
+	site.Set(items...)
 	// Stop while alerts are still queued: a few sent, most waiting.
 	if _, err := tg.WaitSent(chats+3, 30*time.Second); err != nil {
 		t.Fatalf("delivery did not start: %v\n%s", err, p.out.String())
@@ -99,7 +100,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 // a running one: it must give up within a few seconds, exit 1 and name the
 // locked file.
 func TestSecondInstanceFailsFast(t *testing.T) {
-	site := newFeedSite()
+	site := &feedtest.Site{}
 	feed := httptest.NewServer(site)
 	defer feed.Close()
 	dir := t.TempDir()
@@ -109,7 +110,7 @@ func TestSecondInstanceFailsFast(t *testing.T) {
 	}.write(t, dir)
 	first := startBot(t, nil, "run", "-config", cfgPath)
 	// The first poll happens after the database is open.
-	site.waitRequests(t, 1, 30*time.Second)
+	site.WaitRequests(t, 1, 30*time.Second)
 
 	start := time.Now()
 	second := startBot(t, nil, "run", "-config", cfgPath)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 )
 
@@ -26,7 +27,7 @@ func TestDNSAndTLSFailures(t *testing.T) {
 	if _, err := net.LookupHost("feeds.frontwire.invalid"); err == nil {
 		t.Skip("this machine's resolver answers for .invalid")
 	}
-	good := newFeedSite()
+	good := &feedtest.Site{}
 	goodSrv := listenOn(t, 240, good)
 	var tlsHits atomic.Int32
 	// On 127.0.0.1, for which httptest's certificate is valid: the
@@ -54,12 +55,10 @@ func TestDNSAndTLSFailures(t *testing.T) {
 	for _, name := range []string{"Nowhere", "Untrusted"} {
 		p.waitOutput(t, regexp.MustCompile(`poll failed" source="?`+name), 30*time.Second)
 	}
-	good.mu.Lock()
-	pollsBefore := good.requests
-	good.mu.Unlock()
+	pollsBefore := good.Requests()
 	// Five more polls of the good source, one a second: its schedule holds.
 	since := time.Now()
-	good.waitRequests(t, pollsBefore+5, 20*time.Second)
+	good.WaitRequests(t, pollsBefore+5, 20*time.Second)
 	span := time.Since(since)
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	if err := p.wait(t, 15*time.Second); err != nil || p.exitCode() != 0 {
@@ -104,9 +103,7 @@ func TestDNSAndTLSFailures(t *testing.T) {
 			t.Errorf("good source: %+v", st)
 		}
 	})
-	good.mu.Lock()
-	total := good.requests
-	good.mu.Unlock()
+	total := good.Requests()
 	t.Logf("FIGURE net-fail good source: 5 polls in %s (schedule @every 1s), %d polls in %s of run, last_error none",
 		span.Round(time.Millisecond), total, time.Since(start).Round(time.Second))
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"frontwire/internal/chat/telegram/telegramtest"
+	"frontwire/internal/feedtest"
 )
 
 // ext4Image is a small ext4 file system in a file, mounted only inside
@@ -88,7 +89,7 @@ func TestReadOnlyDuringRun(t *testing.T) {
 	im := newExt4Image(t)
 	tg := telegramtest.NewServer(t, telegramtest.Options{})
 	api := newFaultyAPI(t, tg.URL())
-	site := newFeedSite()
+	site := &feedtest.Site{}
 	feed := httptest.NewServer(site)
 	defer feed.Close()
 	dir := t.TempDir()
@@ -107,21 +108,19 @@ func TestReadOnlyDuringRun(t *testing.T) {
 	if _, err := tg.WaitSent(chats, 30*time.Second); err != nil {
 		t.Fatalf("subscribing: %v\n%s", err, p.out.String())
 	}
-	site.waitRequests(t, 1, 30*time.Second)
+	site.WaitRequests(t, 1, 30*time.Second)
 	api.set(fault5xx)
-	site.set(distinctItems(1, before)...)
+	site.Set(distinctItems(1, before)...)
 	api.waitUntil(t, "the first alerts to be tried", 30*time.Second, func(faulted, _ int) bool { return faulted >= chats })
 
 	// The file system fails: ext4 remounts itself read-only.
 	if err := os.WriteFile(filepath.Join("/sys/fs/ext4", dev, "trigger_fs_error"), []byte("frontwire reliability test"), 0o200); err != nil {
 		t.Skipf("cannot trigger an ext4 error on %s: %v", dev, err)
 	}
-	site.mu.Lock()
-	polls := site.requests
-	site.mu.Unlock()
-	site.set(distinctItems(1, after)...)
+	polls := site.Requests()
+	site.Set(distinctItems(1, after)...)
 	errLine := p.waitOutput(t, regexp.MustCompile(`(?m)^.*level=(?:ERROR|WARN).*read-only file system.*$`), 30*time.Second)
-	site.waitRequests(t, polls+4, 30*time.Second)
+	site.WaitRequests(t, polls+4, 30*time.Second)
 	select {
 	case <-p.done:
 		t.Fatalf("bot exited when the file system turned read-only: %v\n%s", p.err, p.out.String())

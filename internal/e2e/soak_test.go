@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 )
 
@@ -39,7 +40,7 @@ func (g *goodFeeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	at := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	var items []string
 	for i := max(0, k-20); i < k; i++ {
-		items = append(items, rssItem(fmt.Sprintf("g%d-%d", n, i), fmt.Sprintf("Feed %d report %d on harbour works", n, i), "Routine council news.", at.Add(time.Duration(i)*time.Minute)))
+		items = append(items, feedtest.Item(fmt.Sprintf("g%d-%d", n, i), fmt.Sprintf("Feed %d report %d on harbour works", n, i), "Routine council news.", at.Add(time.Duration(i)*time.Minute)))
 	}
 	writeFeed(w, validFeed(items...))
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"frontwire/internal/feedtest"
 	"frontwire/internal/storage"
 )
 
@@ -34,7 +35,7 @@ func TestPrivateSourcesRefused(t *testing.T) {
 		if err != nil || len(addrs) == 0 || !strings.HasPrefix(addrs[0], "127.") {
 			t.Skipf("no host name resolving to loopback here (vm -> %v, %v)", addrs, err)
 		}
-		site := newFeedSite()
+		site := &feedtest.Site{}
 		srv := httptest.NewServer(site)
 		defer srv.Close()
 		_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
@@ -57,9 +58,7 @@ func TestPrivateSourcesRefused(t *testing.T) {
 		}
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		_ = p.wait(t, 10*time.Second)
-		site.mu.Lock()
-		fetched := site.requests
-		site.mu.Unlock()
+		fetched := site.Requests()
 		if fetched != 0 {
 			t.Errorf("the loopback feed was fetched %d times", fetched)
 		}
