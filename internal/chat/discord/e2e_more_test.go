@@ -8,7 +8,6 @@ package discord_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,9 +19,6 @@ import (
 
 	"frontwire/internal/chat/discord"
 	"frontwire/internal/chat/discord/discordtest"
-	"frontwire/internal/clock"
-	"frontwire/internal/daemon"
-	"frontwire/internal/storage"
 	"frontwire/internal/subscriptions"
 )
 
@@ -87,51 +83,7 @@ func (w *logWatch) waitFor(what string, cond func() bool) {
 func (e *e2e) startLogged() *logWatch {
 	e.t.Helper()
 	lw := newLogWatch(e.t)
-	ctx := context.Background()
-	regs := len(e.dc.Registrations())
-	idents, resumes := e.dc.Sessions()
-	d, err := daemon.New(ctx, daemon.Options{
-		Config:         e.cfg,
-		Version:        "test",
-		Logger:         slog.New(slog.NewTextHandler(lw, nil)),
-		Clock:          clock.Real{},
-		DBOptions:      storage.Options{NoSync: true, Timeout: time.Second},
-		PlatformClient: &http.Client{Timeout: e2eWait, Transport: e.watch},
-	})
-	if err != nil {
-		e.t.Fatalf("daemon.New: %v", err)
-	}
-	e.d = d
-	e.poll()
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- d.Run(runCtx) }()
-	var once sync.Once
-	e.stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					e.t.Errorf("Run: %v", err)
-				}
-			case <-time.After(e2eWait):
-				e.t.Error("Run did not return after cancel")
-			}
-			if err := d.Close(); err != nil {
-				e.t.Errorf("Close: %v", err)
-			}
-		})
-	}
-	e.t.Cleanup(e.stop)
-	wctx, wcancel := context.WithTimeout(ctx, e2eWait)
-	defer wcancel()
-	if _, err := e.dc.WaitRegistrations(wctx, regs+1); err != nil {
-		e.t.Fatalf("commands never registered: %v", err)
-	}
-	if err := e.dc.WaitSessions(wctx, idents+resumes+1); err != nil {
-		e.t.Fatalf("no gateway session: %v", err)
-	}
+	e.startWithLog(lw)
 	return lw
 }
 

@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -127,13 +128,19 @@ func newE2E(t *testing.T) *e2e {
 // until its commands are registered and its gateway session is ready.
 func (e *e2e) start() {
 	e.t.Helper()
+	e.startWithLog(tWriter{e.t})
+}
+
+// startWithLog is start with the daemon's log written to logs.
+func (e *e2e) startWithLog(logs io.Writer) {
+	e.t.Helper()
 	ctx := context.Background()
 	regs := len(e.dc.Registrations())
 	idents, resumes := e.dc.Sessions()
 	d, err := daemon.New(ctx, daemon.Options{
 		Config:         e.cfg,
 		Version:        "test",
-		Logger:         slog.New(slog.NewTextHandler(tWriter{e.t}, nil)),
+		Logger:         slog.New(slog.NewTextHandler(logs, nil)),
 		Clock:          clock.Real{},
 		DBOptions:      storage.Options{NoSync: true, Timeout: time.Second},
 		PlatformClient: &http.Client{Timeout: e2eWait, Transport: e.watch},
