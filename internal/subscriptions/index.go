@@ -1,7 +1,6 @@
 package subscriptions
 
 import (
-	"cmp"
 	"slices"
 	"sync"
 	"unsafe"
@@ -441,12 +440,34 @@ func bloomPos(h uint32) uint8 { return uint8(1 + (h^h>>16)%255) }
 
 // signature picks up to four words the query cannot match without (the
 // words of the terms directly under its top-level AND, or of the single
-// term it is), rarest first.
+// term it is), rarest first. It runs for every subscription at start-up,
+// so it keeps the four rarest words in a small array instead of sorting.
 func (q *Query) signature() sig {
-	var req []string
-	addTerm := func(n qnode) {
-		if n.op == opTerm && !n.pre {
-			req = q.toks(n, req)
+	var best [len(sig{})]uint32 // hashes, rarest first
+	var freq [len(sig{})]float64
+	n := 0
+	addTerm := func(t qnode) {
+		if t.op != opTerm || t.pre {
+			return
+		}
+		o := t.first
+		for range t.ntok {
+			l := int(q.prog[o]) | int(q.prog[o+1])<<8
+			tok := q.prog[o+2 : o+2+l]
+			o += 2 + l
+			f := wordFreq(tok)
+			if n == len(best) && f >= freq[n-1] {
+				continue
+			}
+			// Insert in order, after equals so that earlier words win
+			// ties; the rarest four stay.
+			i := min(n, len(best)-1)
+			for i > 0 && freq[i-1] > f {
+				best[i], freq[i] = best[i-1], freq[i-1]
+				i--
+			}
+			best[i], freq[i] = hashTok(tok), f
+			n = min(n+1, len(best))
 		}
 	}
 	root := q.node(0)
@@ -457,10 +478,9 @@ func (q *Query) signature() sig {
 	} else {
 		addTerm(root)
 	}
-	slices.SortFunc(req, func(a, b string) int { return cmp.Compare(wordFreq(a), wordFreq(b)) })
 	var s sig
-	for i := 0; i < len(s) && i < len(req); i++ {
-		s[i] = bloomPos(hashTok(req[i]))
+	for i := range n {
+		s[i] = bloomPos(best[i])
 	}
 	return s
 }
@@ -474,63 +494,103 @@ type key struct {
 
 // appendKeys appends the terms q is filed under.
 func (q *Query) appendKeys(dst []key) []key {
-	_, dst = q.keysOf(0, dst)
-	return dst
+	return q.keysOf(0, dst)
 }
 
-// keysOf returns the estimated frequency of node i (the sum over the keys
-// it is filed under) and appends those keys. It returns noKeys for a node
-// that cannot be filed (an exclusion), appending nothing.
-func (q *Query) keysOf(o int, dst []key) (float64, []key) {
+// keysOf appends the keys node o is filed under: a term's key, the keys of
+// the cheapest positive part of an AND, the keys of every branch of an OR.
+// It appends nothing for a node that cannot be filed (an exclusion, or an
+// OR with such a branch).
+func (q *Query) keysOf(o int, dst []key) []key {
 	n := q.node(o)
 	switch n.op {
 	case opTerm:
-		scale := 1.0
-		switch n.fld {
-		case fTitle:
-			scale = 0.125
-		case fSource:
-			scale = 16
-		}
-		if n.pre {
-			t := q.firstTok(n)
-			return 4 * scale * wordFreq(t), append(dst, key{t, hashTok(t), true})
-		}
-		var buf [MaxPhraseWords]string
-		toks := q.toks(n, buf[:0])
-		best := toks[0]
-		for _, t := range toks[1:] {
-			if wordFreq(t) < wordFreq(best) {
-				best = t
-			}
-		}
-		return scale * wordFreq(best), append(dst, key{best, hashTok(best), false})
+		k, _ := q.termKey(n)
+		return append(dst, k)
 	case opAnd:
-		// Try each positive part and keep the cheapest.
 		bestCost, bestAt := noKeys, -1
 		for j := n.first; j < q.end(n); j += q.node(j).size {
-			if c, _ := q.keysOf(j, nil); c < bestCost {
+			if c := q.keyCost(j); c < bestCost {
 				bestCost, bestAt = c, j
 			}
 		}
 		if bestAt < 0 {
-			return noKeys, dst
+			return dst
 		}
 		return q.keysOf(bestAt, dst)
 	case opOr:
-		total := 0.0
 		mark := len(dst)
 		for j := n.first; j < q.end(n); j += q.node(j).size {
-			var c float64
-			c, dst = q.keysOf(j, dst)
+			before := len(dst)
+			if dst = q.keysOf(j, dst); len(dst) == before {
+				return dst[:mark]
+			}
+		}
+		return dst
+	}
+	return dst
+}
+
+// keyCost is the estimated frequency of node o, summed over the keys
+// keysOf would file it under, or noKeys when it cannot be filed.
+func (q *Query) keyCost(o int) float64 {
+	n := q.node(o)
+	switch n.op {
+	case opTerm:
+		_, c := q.termKey(n)
+		return c
+	case opAnd:
+		best := noKeys
+		for j := n.first; j < q.end(n); j += q.node(j).size {
+			best = min(best, q.keyCost(j))
+		}
+		return best
+	case opOr:
+		total := 0.0
+		for j := n.first; j < q.end(n); j += q.node(j).size {
+			c := q.keyCost(j)
 			if c >= noKeys {
-				return noKeys, dst[:mark]
+				return noKeys
 			}
 			total += c
 		}
-		return total, dst
+		return total
 	}
-	return noKeys, dst
+	return noKeys
+}
+
+// termKey returns the key term n is filed under (a phrase under its rarest
+// word, a prefix under the whole prefix) and its estimated frequency. A
+// title: term is rarer than the same word anywhere; a source: term occurs
+// in every story of that source.
+func (q *Query) termKey(n qnode) (key, float64) {
+	scale := 1.0
+	switch n.fld {
+	case fTitle:
+		scale = 0.125
+	case fSource:
+		scale = 16
+	}
+	if n.pre {
+		t := q.firstTok(n)
+		return key{t, n.h, true}, 4 * scale * wordFreq(t)
+	}
+	var best string
+	bestF := 0.0
+	o := n.first
+	for i := range n.ntok {
+		l := int(q.prog[o]) | int(q.prog[o+1])<<8
+		t := q.prog[o+2 : o+2+l]
+		o += 2 + l
+		if f := wordFreq(t); i == 0 || f < bestF {
+			best, bestF = t, f
+		}
+	}
+	h := n.h // the first token's hash, computed at parse time
+	if n.ntok > 1 {
+		h = hashTok(best)
+	}
+	return key{best, h, false}, scale * bestF
 }
 
 // noKeys is the cost of a node that cannot be filed under any term.
