@@ -103,6 +103,15 @@ func (t *Tokenizer) Grow(n, ntok int) {
 	t.spans = make([]span, 0, ntok)
 }
 
+// Reset empties t for reuse and keeps its buffers, so that a caller
+// folding many short texts (queries at start-up) allocates them once.
+// Strings that Bytes or Detach exposed before must no longer be used:
+// Reset is for callers that copied what they keep.
+func (t *Tokenizer) Reset() {
+	t.buf = t.buf[:0]
+	t.spans = t.spans[:0]
+}
+
 // Add folds s and adds its tokens.
 func (t *Tokenizer) Add(s string) {
 	t.copyAll = true

@@ -89,11 +89,12 @@ func (b *Bulk) Close() (added int, err error) {
 func (b *Bulk) run() {
 	defer b.wg.Done()
 	var ready []prepared
+	var p parser // reused: a parse allocates only the compiled query
 	for batch := range b.work {
 		ready = ready[:0]
 		var errs []error
 		for i := range batch {
-			c, err := Compile(batch[i])
+			c, err := p.compile(batch[i])
 			if err != nil {
 				errs = append(errs, err)
 				continue

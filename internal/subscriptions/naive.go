@@ -17,7 +17,13 @@ type CompiledSub struct {
 
 // Compile parses s.Query.
 func Compile(s Subscription) (CompiledSub, error) {
-	q, err := Parse(s.Query)
+	var p parser
+	return p.compile(s)
+}
+
+// compile is Compile with a parser whose buffers are reused.
+func (p *parser) compile(s Subscription) (CompiledSub, error) {
+	q, err := p.parse(s.Query)
 	if err != nil {
 		return CompiledSub{}, fmt.Errorf("subscription %d: %w", s.ID, err)
 	}

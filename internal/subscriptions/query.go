@@ -136,11 +136,17 @@ func (q *Query) end(n qnode) int { return n.at + n.size }
 
 // Parse compiles a query. Errors are *QueryError.
 func Parse(q string) (*Query, error) {
+	var p parser
+	return p.parse(q)
+}
+
+// parse compiles q. A parser may parse many queries one after another
+// (bulk loading does, to reuse its buffers); each parse starts afresh.
+func (p *parser) parse(q string) (*Query, error) {
 	if n := utf8.RuneCountInString(q); n > MaxQueryChars {
 		return nil, &QueryError{Msg: fmt.Sprintf("the query is too long (%d characters): keep it to %d", n, MaxQueryChars), Pos: MaxQueryChars}
 	}
-	p := parser{src: q, items: make([]item, 0, 8)}
-	p.tok.Grow(len(q)+8, 8)
+	p.reset(q)
 	if err := p.lex(); err != nil {
 		return nil, err
 	}
@@ -149,8 +155,12 @@ func Parse(q string) (*Query, error) {
 	}
 	// Each item makes at most two nodes (a term or group, and its
 	// exclusion), and each OR chain and the whole query one more.
-	p.nodes = make([]pnode, 0, 2*len(p.items)+2)
-	p.toks = make([]string, 0, len(p.items)+4)
+	if need := 2*len(p.items) + 2; cap(p.nodes) < need {
+		p.nodes = make([]pnode, 0, need)
+	}
+	if need := len(p.items) + 4; cap(p.toks) < need {
+		p.toks = make([]string, 0, need)
+	}
 	root, err := p.parseAnd(0)
 	if err != nil {
 		return nil, err
@@ -242,6 +252,21 @@ func (p *parser) fold(text string) []string {
 	// Capped, so that a later append to p.toks never writes into it; if
 	// p.toks grows, this view keeps the old array.
 	return p.toks[at : at+n : at+n]
+}
+
+// reset readies p to parse src, keeping the buffers of earlier parses.
+// Nothing of an earlier parse is referenced after it returns: flatten
+// copies the tokens into the compiled query.
+func (p *parser) reset(src string) {
+	clear(p.nodes) // drop pointers into the last parse's tokens
+	clear(p.toks)
+	*p = parser{src: src, items: p.items[:0], tok: p.tok, toks: p.toks[:0], nodes: p.nodes[:0]}
+	if p.items == nil {
+		p.items = make([]item, 0, 8)
+		p.tok.Grow(len(src)+8, 8)
+	} else {
+		p.tok.Reset()
+	}
 }
 
 func (p *parser) errAt(bytePos int, format string, args ...any) *QueryError {
