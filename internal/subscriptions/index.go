@@ -99,10 +99,6 @@ func (ix *Index) Add(s Subscription) error {
 }
 
 func appendRecord(dst []byte, slot uint32, sg sig, prog string) []byte {
-	if dst == nil {
-		// Most keys hold one or two subscriptions: start small and exact.
-		dst = make([]byte, 0, recHdr+len(prog))
-	}
 	dst = append(dst, byte(slot), byte(slot>>8), byte(slot>>16), byte(slot>>24), sg[0], sg[1], sg[2], sg[3],
 		byte(len(prog)), byte(len(prog)>>8))
 	return append(dst, prog...)
@@ -170,12 +166,9 @@ func (ix *Index) addLocked(p *prepared) {
 			// deduped.
 			rs |= multiBit
 		}
-		kh := keyHash(k.h, k.pre)
-		old := ix.keys.find(k.tok, kh, k.pre)
-		if old == nil && k.pre {
+		if ix.keys.appendRecord(k.tok, keyHash(k.h, k.pre), k.pre, rs, p.sig, c.Q.prog) && k.pre {
 			ix.npre++
 		}
-		ix.keys.set(k.tok, kh, k.pre, appendRecord(old, rs, p.sig, c.Q.prog))
 	}
 }
 

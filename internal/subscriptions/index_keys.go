@@ -15,27 +15,54 @@ package subscriptions
 //     "certainly not a key" for nearly all of them before the table is
 //     touched.
 //
-// The keys themselves live in a dense slice; the open-addressing table
-// holds only their hash and position (8 bytes a slot), so that keeping it
-// at most half full costs little memory. It uses linear probing with
-// backward-shift deletion, so it holds no tombstones, and grows by
-// rehashing under the index's write lock. Bits of deleted keys stay set in
-// the filter until the next growth, which only costs a probe.
+// Each slot holds a key's hash and its posting list, and the list begins
+// with the key itself (a flag for prefix keys, the key's length, its
+// bytes), so that a lookup that finds its key reads one slot and then
+// memory it needs anyway: the key and the first records share a cache
+// line. (An earlier layout kept keys in a separate dense slice of strings
+// that pointed into some query's compiled form: a found key cost three
+// cache misses before its first record.) The table uses linear probing
+// with backward-shift deletion, so it holds no tombstones, is at most half
+// full, and grows by rehashing the stored hashes under the index's write
+// lock. Bits of deleted keys stay set in the filter until the next growth,
+// which only costs a probe.
 type keyTable struct {
-	slots  []kslot   // open addressing; ref 0 marks an empty slot
-	keys   []keyList // dense; slots refer to them
-	filter []uint64  // bit per (mixed) key hash
+	slots  []kslot  // open addressing; a nil list marks an empty slot
+	n      int      // keys held
+	filter []uint64 // bit per (mixed) key hash
 }
 
 type kslot struct {
-	h   uint32 // keyHash of the key
-	ref uint32 // 1 + index into keys
+	list []byte // listHeader, then posting records (never none)
+	h    uint32 // keyHash of the key
 }
 
-type keyList struct {
-	key  string
-	list []byte // posting records, never empty
-	pre  bool
+// A list starts with its key: a byte (1 for a prefix key), the key's
+// length (uint16 LE) and its bytes. Posting records follow.
+const listHeader = 3
+
+// newList returns a list for key holding a copy of recs, with room for
+// extra more bytes.
+func newList(key string, pre bool, recs []byte, extra int) []byte {
+	l := make([]byte, 0, listHeader+len(key)+len(recs)+extra)
+	var flag byte
+	if pre {
+		flag = 1
+	}
+	l = append(l, flag, byte(len(key)), byte(len(key)>>8))
+	l = append(l, key...)
+	return append(l, recs...)
+}
+
+// records returns the posting records of list.
+func records(list []byte) []byte {
+	return list[listHeader+(int(list[1])|int(list[2])<<8):]
+}
+
+// holds reports whether list is the list of key.
+func holds(list []byte, key string, pre bool) bool {
+	n := int(list[1]) | int(list[2])<<8
+	return n == len(key) && (list[0] == 1) == pre && string(list[listHeader:listHeader+n]) == key
 }
 
 // preSalt separates a prefix key's hash from the same word's, so that the
@@ -62,34 +89,36 @@ func mix(h uint32) uint32 {
 }
 
 // len returns the number of keys.
-func (t *keyTable) len() int { return len(t.keys) }
+func (t *keyTable) len() int { return t.n }
 
-// init empties the table and sizes it for capacity keys.
+// init sizes the table for capacity keys.
 func (t *keyTable) init(capacity int) {
-	t.keys = make([]keyList, 0, capacity)
 	t.resize(capacity)
 }
 
-// resize rebuilds slots and filter for capacity keys from t.keys.
+// resize rebuilds slots and filter for capacity keys, rehashing the keys
+// held from their stored hashes.
 func (t *keyTable) resize(capacity int) {
 	size := 64
 	for size < capacity*2 {
 		size *= 2
 	}
+	old := t.slots
 	t.slots = make([]kslot, size)
 	// 8 filter bits per slot: 16 or more per key, since the table is
 	// never more than half full, for about 6% false positives at worst.
 	t.filter = make([]uint64, size*8/64)
 	m := uint32(size - 1)
-	for k := range t.keys {
-		kl := &t.keys[k]
-		kh := keyHash(hashTok(kl.key), kl.pre)
-		i := mix(kh) & m
-		for t.slots[i].ref != 0 {
+	for _, s := range old {
+		if s.list == nil {
+			continue
+		}
+		i := mix(s.h) & m
+		for t.slots[i].list != nil {
 			i = (i + 1) & m
 		}
-		t.slots[i] = kslot{h: kh, ref: uint32(k + 1)}
-		t.setBit(kh)
+		t.slots[i] = s
+		t.setBit(s.h)
 	}
 }
 
@@ -114,19 +143,17 @@ func (t *keyTable) mayHave(kh uint32) bool {
 func (t *keyTable) index(key string, kh uint32, pre bool) (uint32, bool) {
 	m := uint32(len(t.slots) - 1)
 	for i := mix(kh) & m; ; i = (i + 1) & m {
-		s := t.slots[i]
-		if s.ref == 0 {
+		s := &t.slots[i]
+		if s.list == nil {
 			return i, false
 		}
-		if s.h == kh {
-			if kl := &t.keys[s.ref-1]; kl.pre == pre && kl.key == key {
-				return i, true
-			}
+		if s.h == kh && holds(s.list, key, pre) {
+			return i, true
 		}
 	}
 }
 
-// find returns the posting list of key (table hash kh), nil if none.
+// find returns the posting records of key (table hash kh), nil if none.
 func (t *keyTable) find(key string, kh uint32, pre bool) []byte {
 	if len(t.slots) == 0 {
 		return nil
@@ -135,31 +162,60 @@ func (t *keyTable) find(key string, kh uint32, pre bool) []byte {
 	if !ok {
 		return nil
 	}
-	return t.keys[t.slots[i].ref-1].list
+	return records(t.slots[i].list)
 }
 
-// set stores list (non-empty) for key, adding the key if it is new.
-func (t *keyTable) set(key string, kh uint32, pre bool, list []byte) {
+// appendRecord adds one posting record to key's list, adding the key if
+// it is new, and reports whether it was.
+func (t *keyTable) appendRecord(key string, kh uint32, pre bool, slot uint32, sg sig, prog string) (added bool) {
 	if len(t.slots) == 0 {
 		t.init(32)
 	}
 	i, ok := t.index(key, kh, pre)
 	if ok {
-		t.keys[t.slots[i].ref-1].list = list
+		// Appending never changes bytes already in the list (see the
+		// note on immutability in index.go), even when it writes into
+		// spare capacity.
+		t.slots[i].list = appendRecord(t.slots[i].list, slot, sg, prog)
+		return false
+	}
+	// Most keys hold one or two subscriptions: start small and exact.
+	list := appendRecord(newList(key, pre, nil, recHdr+len(prog)), slot, sg, prog)
+	t.insert(i, kh, list)
+	return true
+}
+
+// set replaces key's records with a copy of recs (non-empty), adding the
+// key if it is new.
+func (t *keyTable) set(key string, kh uint32, pre bool, recs []byte) {
+	if len(t.slots) == 0 {
+		t.init(32)
+	}
+	i, ok := t.index(key, kh, pre)
+	list := newList(key, pre, recs, 0)
+	if ok {
+		t.slots[i].list = list
 		return
 	}
-	if (len(t.keys)+1)*2 > len(t.slots) {
-		t.keys = append(t.keys, keyList{key: key, list: list, pre: pre})
-		t.resize(len(t.slots)) // doubles: resize sizes for twice the capacity
-		return
+	t.insert(i, kh, list)
+}
+
+// insert fills empty slot i with a new key, growing the table first if it
+// would be more than half full.
+func (t *keyTable) insert(i, kh uint32, list []byte) {
+	t.n++
+	if t.n*2 > len(t.slots) {
+		t.resize(t.n) // doubles: resize sizes for twice the keys
+		i, _ = t.index("", kh, false)
+		// index stops at the first empty slot of kh's probe run, since
+		// the empty key is never stored.
 	}
-	t.keys = append(t.keys, keyList{key: key, list: list, pre: pre})
-	t.slots[i] = kslot{h: kh, ref: uint32(len(t.keys))}
+	t.slots[i] = kslot{list: list, h: kh}
 	t.setBit(kh)
 }
 
 // delete removes key, shifting later entries of its probe run back so that
-// no tombstone is needed, and moves the last key into its place in keys.
+// no tombstone is needed.
 func (t *keyTable) delete(key string, kh uint32, pre bool) {
 	if len(t.slots) == 0 {
 		return
@@ -168,11 +224,10 @@ func (t *keyTable) delete(key string, kh uint32, pre bool) {
 	if !ok {
 		return
 	}
-	ref := t.slots[i].ref
 	m := uint32(len(t.slots) - 1)
 	for j := (i + 1) & m; ; j = (j + 1) & m {
 		s := t.slots[j]
-		if s.ref == 0 {
+		if s.list == nil {
 			break
 		}
 		home := mix(s.h) & m
@@ -184,15 +239,5 @@ func (t *keyTable) delete(key string, kh uint32, pre bool) {
 		}
 	}
 	t.slots[i] = kslot{}
-	last := uint32(len(t.keys))
-	if ref != last {
-		// Move the last key into the freed place and repoint its slot.
-		moved := t.keys[last-1]
-		t.keys[ref-1] = moved
-		mh := keyHash(hashTok(moved.key), moved.pre)
-		j, _ := t.index(moved.key, mh, moved.pre)
-		t.slots[j].ref = ref
-	}
-	t.keys[last-1] = keyList{}
-	t.keys = t.keys[:last-1]
+	t.n--
 }
