@@ -20,6 +20,11 @@ type Doc struct {
 	uniq     []dterm // distinct tokens in order of first use, with the fields they occur in
 	table    []int32 // open-addressing hash table: 1 + index into uniq, 0 empty
 	bloom    bloom   // the distinct tokens, for the index's pre-check
+	// starts is a 1,024-bit filter of how tokens begin (their first
+	// three bytes, and their first four), so that a prefix term the
+	// story has no token for, the usual case, is rejected without
+	// scanning the tokens.
+	starts [16]uint64
 	// tid[i] is 1 + the uniq index of token i (0 for a segment break), and
 	// next[i] the position of the same token's next occurrence (-1: none),
 	// so that a phrase is checked from its first word's occurrences by
@@ -95,6 +100,14 @@ func NewDoc(st *story.Story) *Doc {
 				d.table[j] = int32(len(d.uniq))
 				d.tid[i] = int32(len(d.uniq))
 				d.bloom.add(h)
+				if len(tok) >= 3 {
+					p := start3(tok)
+					d.starts[p>>6] |= 1 << (p & 63)
+					if len(tok) >= 4 {
+						p = start4(tok)
+						d.starts[p>>6] |= 1 << (p & 63)
+					}
+				}
 				break
 			}
 			if u := &d.uniq[k-1]; u.h == h && u.tok == tok {
@@ -153,9 +166,29 @@ func hashTok(tok string) uint32 {
 	return h
 }
 
+// start3 and start4 map a token's first three or four bytes to a bit of
+// Doc.starts.
+func start3(tok string) uint32 {
+	return (uint32(tok[0]) | uint32(tok[1])<<8 | uint32(tok[2])<<16) * 0x9e3779b1 >> 22
+}
+
+func start4(tok string) uint32 {
+	return (uint32(tok[0]) | uint32(tok[1])<<8 | uint32(tok[2])<<16 | uint32(tok[3])<<24) * 0x85ebca77 >> 22
+}
+
 // hasPrefix reports whether a token starting with pre occurs in a field of
 // fld.
 func (d *Doc) hasPrefix(pre string, fld uint8) bool {
+	// A prefix has at least MinPrefix characters, so three bytes or more.
+	if len(pre) >= 3 {
+		p := start3(pre)
+		if len(pre) >= 4 {
+			p = start4(pre)
+		}
+		if d.starts[p>>6]&(1<<(p&63)) == 0 {
+			return false
+		}
+	}
 	// A linear scan: a story has a few dozen distinct tokens, and keeping
 	// uniq unsorted saves a sort per story. Comparing the first byte before
 	// calling into the string comparison makes each miss a few cycles.

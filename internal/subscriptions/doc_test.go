@@ -50,3 +50,33 @@ func TestHasPhraseEqualsScan(t *testing.T) {
 		}
 	})
 }
+
+// TestHasPrefixEqualsScan checks hasPrefix, whose filter of token starts
+// rejects most prefixes early, against a plain scan of the tokens, with
+// words that share their first three or four bytes and non-ASCII ones.
+func TestHasPrefixEqualsScan(t *testing.T) {
+	words := []string{"negotiate", "negotiations", "nego", "neg", "negative", "kyiv", "kyivan", "київ", "київський", "straße", "été", "北京市"}
+	rapid.Check(t, func(t *rapid.T) {
+		pick := rapid.SliceOfN(rapid.SampledFrom(words), 0, 8)
+		st := story.Story{
+			Title:  strings.Join(pick.Draw(t, "title"), " "),
+			Text:   strings.Join(pick.Draw(t, "text"), " "),
+			Source: "Wire",
+		}
+		d := NewDoc(&st)
+		w := rapid.SampledFrom(words).Draw(t, "word")
+		r := []rune(story.Fold(w))
+		n := rapid.IntRange(min(MinPrefix, len(r)), len(r)).Draw(t, "runes")
+		pre := string(r[:n])
+		fld := rapid.SampledFrom([]uint8{fTitle, fBody, fAny}).Draw(t, "field")
+		want := false
+		for _, u := range d.uniq {
+			if u.mask&fld != 0 && strings.HasPrefix(u.tok, pre) {
+				want = true
+			}
+		}
+		if got := d.hasPrefix(pre, fld); got != want {
+			t.Fatalf("hasPrefix(%q, %d) = %v, want %v; title %q, text %q", pre, fld, got, want, st.Title, st.Text)
+		}
+	})
+}
