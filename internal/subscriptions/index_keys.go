@@ -206,9 +206,9 @@ func (t *keyTable) insert(i, kh uint32, list []byte) {
 	t.n++
 	if t.n*2 > len(t.slots) {
 		t.resize(t.n) // doubles: resize sizes for twice the keys
-		i, _ = t.index("", kh, false)
-		// index stops at the first empty slot of kh's probe run, since
-		// the empty key is never stored.
+		m := uint32(len(t.slots) - 1)
+		for i = mix(kh) & m; t.slots[i].list != nil; i = (i + 1) & m {
+		}
 	}
 	t.slots[i] = kslot{list: list, h: kh}
 	t.setBit(kh)

@@ -21,13 +21,23 @@ func TestKeyTableEqualsMap(t *testing.T) {
 			pre := len(k)%2 == 0
 			id := fmt.Sprintf("%v:%s", pre, k)
 			kh := keyHash(hashTok(k), pre)
-			if rapid.IntRange(0, 2).Draw(t, "op") == 0 {
+			switch rapid.IntRange(0, 3).Draw(t, "op") {
+			case 0:
 				kt.delete(k, kh, pre)
 				delete(want, id)
-			} else {
+			case 1:
 				v := []byte(fmt.Sprint(i))
 				kt.set(k, kh, pre, v)
 				want[id] = v
+			default:
+				// One posting record, appended to the key's list or
+				// starting it.
+				prog := fmt.Sprint("q", i)
+				added := kt.appendRecord(k, kh, pre, uint32(i), sig{1, 2, 3, 4}, prog)
+				if _, had := want[id]; added == had {
+					t.Fatalf("step %d: appendRecord(%q) reported added=%v, key held before: %v", i, k, added, had)
+				}
+				want[id] = appendRecord(append([]byte(nil), want[id]...), uint32(i), sig{1, 2, 3, 4}, prog)
 			}
 			if kt.len() != len(want) {
 				t.Fatalf("step %d: len = %d, want %d", i, kt.len(), len(want))
