@@ -55,7 +55,14 @@ type RSSResult struct {
 	// stacks, and the pages of mapped files (the bbolt file) in memory.
 	RssAnonMB float64 `json:"rss_anon_mb"`
 	RssFileMB float64 `json:"rss_file_mb"`
-	Seconds   float64 `json:"seconds"`
+	// DBRssMB is the part of RssFileMB that is the bbolt file's map (from
+	// /proc/PID/smaps), and DBFileMB the file's size at the end.
+	DBRssMB  float64 `json:"db_rss_mb"`
+	DBFileMB float64 `json:"db_file_mb"`
+	// CPUSeconds is the child's user and system time over the whole run,
+	// start-up included (/proc/PID/stat).
+	CPUSeconds float64 `json:"cpu_seconds"`
+	Seconds    float64 `json:"seconds"`
 	// Log is the child's log file.
 	Log string `json:"log"`
 }
@@ -172,19 +179,32 @@ func RunRSS(ctx context.Context, opt RSSOptions, w io.Writer) (*RSSResult, error
 			break
 		}
 	}
-	st, err := procStatus(cmd.Process.Pid)
+	pid := cmd.Process.Pid
+	dbPath := filepath.Join(dataDir, "frontwire.db")
+	st, err := procStatus(pid)
+	if err == nil {
+		res.DBRssMB, err = mappedRSS(pid, dbPath)
+	}
+	if err == nil {
+		res.CPUSeconds, err = procCPU(pid)
+	}
 	res.Seconds = time.Since(start).Seconds()
 	stop()
 	if err != nil {
 		return nil, err
+	}
+	if fi, err := os.Stat(dbPath); err == nil {
+		res.DBFileMB = float64(fi.Size()) / (1 << 20)
 	}
 	res.VmRSSMB, res.VmHWMMB = st["VmRSS"]/1024, st["VmHWM"]/1024
 	res.RssAnonMB, res.RssFileMB = st["RssAnon"]/1024, st["RssFile"]/1024
 	if opt.JSON {
 		return res, json.NewEncoder(w).Encode(res)
 	}
-	_, err = fmt.Fprintf(w, "bot run with %d sources × %d items, %d subscriptions, %d cycles of %s (%.0f s):\nVmRSS at the end %.1f MB (anonymous %.1f MB, file pages %.1f MB), VmHWM (peak) %.1f MB\n",
-		res.Feeds, res.Items, res.Subs, res.Cycles, opt.Interval, res.Seconds, res.VmRSSMB, res.RssAnonMB, res.RssFileMB, res.VmHWMMB)
+	_, err = fmt.Fprintf(w, "bot run with %d sources × %d items, %d subscriptions, %d cycles of %s (%.0f s, %.1f CPU-s):\n"+
+		"VmRSS at the end %.1f MB (anonymous %.1f MB, file pages %.1f MB, of which the bbolt file %.1f MB of its %.1f MB), VmHWM (peak) %.1f MB\n",
+		res.Feeds, res.Items, res.Subs, res.Cycles, opt.Interval, res.Seconds, res.CPUSeconds,
+		res.VmRSSMB, res.RssAnonMB, res.RssFileMB, res.DBRssMB, res.DBFileMB, res.VmHWMMB)
 	return res, err
 }
 
@@ -261,4 +281,69 @@ func procStatus(pid int) (map[string]float64, error) {
 		return nil, errors.New("bench pipeline rss: no VmRSS in /proc status")
 	}
 	return out, nil
+}
+
+// mappedRSS sums the resident pages (MB) of the mappings of path in
+// /proc/PID/smaps: how much of the bbolt file is in the child's resident
+// set.
+func mappedRSS(pid int, path string) (float64, error) {
+	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "smaps"))
+	if err != nil {
+		return 0, fmt.Errorf("bench pipeline rss: %w", err)
+	}
+	defer f.Close()
+	var kb float64
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		if !strings.HasSuffix(fields[0], ":") {
+			// A mapping's header: address range, perms, offset, device,
+			// inode and, for a file, its path.
+			in = len(fields) >= 6 && fields[len(fields)-1] == path
+			continue
+		}
+		if in && fields[0] == "Rss:" && len(fields) >= 2 {
+			if n, err := strconv.ParseFloat(fields[1], 64); err == nil {
+				kb += n
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("bench pipeline rss: %w", err)
+	}
+	return kb / 1024, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on
+// every Linux Go supports.
+const clockTicks = 100
+
+// procCPU reads the user and system time (s) of /proc/PID/stat.
+func procCPU(pid int) (float64, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, fmt.Errorf("bench pipeline rss: %w", err)
+	}
+	// The command name, in parentheses, may hold spaces: count fields
+	// after its closing parenthesis. utime and stime are fields 14 and 15,
+	// the 12th and 13th after it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("bench pipeline rss: malformed /proc stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("bench pipeline rss: short /proc stat")
+	}
+	u, err1 := strconv.ParseFloat(f[11], 64)
+	s, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("bench pipeline rss: malformed /proc stat times")
+	}
+	return (u + s) / clockTicks, nil
 }
