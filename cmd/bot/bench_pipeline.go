@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"frontwire/internal/benchpipeline"
@@ -31,8 +32,13 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 	interval := fs.Duration("interval", 20*time.Second, "with -rss: the sources' poll interval")
 	cycles := fs.Int("cycles", 4, "with -rss: poll cycles to wait for")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	serverProcess := fs.Bool("server-process", false, "run the feed server in a child process, so that CPU s is the bot's alone (the server's is reported apart)")
+	serveFeeds := fs.Bool("serve-feeds", false, "be that child: serve the feeds, driven through standard input and output")
 	if err := fs.Parse(args); err != nil {
 		return &exitError{code: 2}
+	}
+	if *serveFeeds {
+		return benchpipeline.ServeFeeds(ctx, *feeds, *items, *seed, os.Stdin, stdout)
 	}
 	dir, err := os.MkdirTemp("", "frontwire-bench-pipeline-*")
 	if err != nil {
@@ -58,9 +64,19 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if n < 0 {
 		n = 100000
 	}
+	var server []string
+	if *serverProcess {
+		bot, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("bench pipeline: %w", err)
+		}
+		server = []string{bot, "bench", "pipeline", "-serve-feeds", "-feeds", strconv.Itoa(*feeds),
+			"-items", strconv.Itoa(*items), "-seed", strconv.FormatInt(*seed, 10)}
+	}
 	_, err = benchpipeline.Run(ctx, benchpipeline.Options{
 		Feeds: *feeds, Items: *items, Subs: n, Seed: *seed, NotModifiedCycles: *cycles304,
 		MaxConcurrent: *maxConc, PerHost: *perHost, NoSync: *noSync, NoClusters: *noClusters, Dir: dir, JSON: *asJSON,
+		ServerCommand: server,
 	}, stdout)
 	return err
 }

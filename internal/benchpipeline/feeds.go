@@ -173,6 +173,17 @@ func FeedURL(n int, port string) string {
 	return "http://" + FeedHost(n) + ":" + port + "/feeds/" + strconv.Itoa(n) + ".xml"
 }
 
+// GenerationBytes is the size of the current generation's feeds.
+func (s *FeedServer) GenerationBytes() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var n int64
+	for _, b := range s.bodies {
+		n += int64(len(b))
+	}
+	return n
+}
+
 // Requests returns how many feed requests were answered, and how many of
 // them with 304.
 func (s *FeedServer) Requests() (total, notModified int64) {

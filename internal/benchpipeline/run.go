@@ -54,6 +54,11 @@ type Options struct {
 	// NoClusters leaves the story clusterer out of the pipeline, to show
 	// what the rest of the path costs; the daemon always wires it.
 	NoClusters bool
+	// ServerCommand, when set, runs the feed server in a child process
+	// (a command that runs ServeFeeds with Feeds, Items and Seed), so
+	// that a cycle's CPUSeconds is the bot's alone and the server's is
+	// reported as ServerCPUSeconds.
+	ServerCommand []string
 	// Dir holds the bbolt file; required.
 	Dir  string
 	JSON bool
@@ -64,14 +69,18 @@ type Cycle struct {
 	Name        string  `json:"name"`
 	WallSeconds float64 `json:"wall_seconds"`
 	// CPUSeconds is user+system time of the whole process during the
-	// cycle, the in-process feed server included.
-	CPUSeconds    float64 `json:"cpu_seconds"`
-	Requests      int64   `json:"requests"`
-	NotModified   int64   `json:"not_modified"`
-	NewStories    int64   `json:"new_stories"`
-	Matches       int64   `json:"matches"`
-	Queued        int64   `json:"queued"`
-	StoriesPerSec float64 `json:"stories_per_sec"`
+	// cycle: the bot's, and the feed server's too unless it runs in a
+	// process of its own (Options.ServerCommand).
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// ServerCPUSeconds is the feed server's CPU time during the cycle
+	// when it runs in its own process.
+	ServerCPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
+	Requests         int64   `json:"requests"`
+	NotModified      int64   `json:"not_modified"`
+	NewStories       int64   `json:"new_stories"`
+	Matches          int64   `json:"matches"`
+	Queued           int64   `json:"queued"`
+	StoriesPerSec    float64 `json:"stories_per_sec"`
 	// StoriesPerCPUSec is NewStories divided by CPUSeconds.
 	StoriesPerCPUSec float64 `json:"stories_per_cpu_sec"`
 	HeapMB           float64 `json:"heap_mb_after"`
@@ -89,6 +98,7 @@ type Result struct {
 	PerHost          int     `json:"per_host"`
 	Sync             bool    `json:"fsync"`
 	Clusters         bool    `json:"clusters"`
+	ServerProcess    bool    `json:"server_process"`
 	GOMAXPROCS       int     `json:"gomaxprocs"`
 	LoadAverage      string  `json:"load_average_before"`
 	Cycles           []Cycle `json:"cycles"`
@@ -155,7 +165,10 @@ func (o Options) defaults() Options {
 // Bench is a wired pipeline over a feed server, ready to run cycles. It is
 // what Run and the Go benchmarks share.
 type Bench struct {
+	// Server is the feed server when it runs in this process; nil when
+	// it runs in a child (Options.ServerCommand).
 	Server *FeedServer
+	feeds  feedSource
 	DB     *storage.DB
 	Sched  *sources.Scheduler
 	count  *counter
@@ -186,9 +199,20 @@ func NewBench(opt Options) (*Bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.Server = NewFeedServer(opt.Feeds, opt.Items, opt.Seed)
-	b.http = httptest.NewServer(b.Server)
-	u, err := url.Parse(b.http.URL)
+	var addr string
+	if len(opt.ServerCommand) > 0 {
+		rf, err := startRemoteFeeds(opt.ServerCommand)
+		if err != nil {
+			return nil, fmt.Errorf("bench pipeline: %w", err)
+		}
+		b.feeds, addr = rf, rf.addr
+	} else {
+		b.Server = NewFeedServer(opt.Feeds, opt.Items, opt.Seed)
+		b.feeds = localFeeds{b.Server}
+		b.http = httptest.NewServer(b.Server)
+		addr = strings.TrimPrefix(b.http.URL, "http://")
+	}
+	u, err := url.Parse("http://" + addr)
 	if err != nil {
 		return nil, fmt.Errorf("bench pipeline: %w", err)
 	}
@@ -252,6 +276,9 @@ func (b *Bench) Close() {
 	if b.http != nil {
 		b.http.Close()
 	}
+	if b.feeds != nil {
+		b.feeds.Close()
+	}
 	if b.DB != nil {
 		b.DB.Close()
 	}
@@ -260,18 +287,24 @@ func (b *Bench) Close() {
 // Cycle polls every feed once (Scheduler.PollAll) and measures it. Any
 // failed poll fails the cycle.
 func (b *Bench) Cycle(ctx context.Context, name string) (Cycle, error) {
-	req0, nm0 := b.Server.Requests()
+	req0, nm0, scpu0, err := b.feeds.Requests()
+	if err != nil {
+		return Cycle{}, fmt.Errorf("bench pipeline: cycle %s: %w", name, err)
+	}
 	c0 := b.count.snapshot()
 	cpu0, t0 := cpuSeconds(), time.Now()
-	err := b.Sched.PollAll(ctx)
+	err = b.Sched.PollAll(ctx)
 	wall, cpu := time.Since(t0).Seconds(), cpuSeconds()-cpu0
 	if err != nil {
 		return Cycle{}, fmt.Errorf("bench pipeline: cycle %s: %w", name, err)
 	}
-	req1, nm1 := b.Server.Requests()
+	req1, nm1, scpu1, err := b.feeds.Requests()
+	if err != nil {
+		return Cycle{}, fmt.Errorf("bench pipeline: cycle %s: %w", name, err)
+	}
 	c1 := b.count.snapshot()
 	c := Cycle{
-		Name: name, WallSeconds: wall, CPUSeconds: cpu,
+		Name: name, WallSeconds: wall, CPUSeconds: cpu, ServerCPUSeconds: scpu1 - scpu0,
 		Requests: req1 - req0, NotModified: nm1 - nm0,
 		NewStories: c1[0] - c0[0], Matches: c1[1] - c0[1], Queued: c1[2] - c0[2],
 		HeapMB: heapMB(),
@@ -294,7 +327,8 @@ func Run(ctx context.Context, opt Options, w io.Writer) (*Result, error) {
 	opt = opt.defaults()
 	res := &Result{Feeds: opt.Feeds, Items: opt.Items, Subs: opt.Subs, Seed: opt.Seed,
 		MaxConcurrent: opt.MaxConcurrent, PerHost: opt.PerHost, Sync: !opt.NoSync, Clusters: !opt.NoClusters,
-		GOMAXPROCS: runtime.GOMAXPROCS(0), LoadAverage: loadAverage()}
+		ServerProcess: len(opt.ServerCommand) > 0,
+		GOMAXPROCS:    runtime.GOMAXPROCS(0), LoadAverage: loadAverage()}
 	if res.MaxConcurrent == 0 {
 		res.MaxConcurrent = 8
 	}
@@ -308,9 +342,7 @@ func Run(ctx context.Context, opt Options, w io.Writer) (*Result, error) {
 	}
 	defer b.Close()
 	res.IndexSeconds = time.Since(t0).Seconds()
-	for _, body := range b.Server.bodies {
-		res.FeedBytes += int64(len(body))
-	}
+	res.FeedBytes = b.feeds.GenerationBytes()
 	run := func(name string) error {
 		runtime.GC()
 		c, err := b.Cycle(ctx, name)
@@ -323,7 +355,9 @@ func Run(ctx context.Context, opt Options, w io.Writer) (*Result, error) {
 	if err := run("first poll (all seen, no alerts)"); err != nil {
 		return nil, err
 	}
-	b.Server.Advance()
+	if err := b.feeds.Advance(); err != nil {
+		return nil, fmt.Errorf("bench pipeline: %w", err)
+	}
 	if err := run("new content"); err != nil {
 		return nil, err
 	}
@@ -358,11 +392,16 @@ func writeTable(w io.Writer, r *Result) error {
 		r.Feeds, r.Items, float64(r.FeedBytes)/(1<<20), r.Subs, r.Seed)
 	fmt.Fprintf(&b, "GOMAXPROCS %d, load average before %s, fsync %v, clusters %v, max concurrent %d, per host %d, setup %.1f s\n",
 		r.GOMAXPROCS, r.LoadAverage, r.Sync, r.Clusters, r.MaxConcurrent, r.PerHost, r.IndexSeconds)
-	fmt.Fprintf(&b, "%-34s %8s %8s %6s %6s %8s %9s %9s %10s %10s %8s\n",
-		"cycle", "wall s", "CPU s", "reqs", "304s", "new", "matches", "queued", "stories/s", "per CPU-s", "heap MB")
+	if r.ServerProcess {
+		b.WriteString("feed server in its own process: CPU s is the bot's alone, server s the server's\n")
+	} else {
+		b.WriteString("feed server in this process: CPU s includes it\n")
+	}
+	fmt.Fprintf(&b, "%-34s %8s %8s %8s %6s %6s %8s %9s %9s %10s %10s %8s\n",
+		"cycle", "wall s", "CPU s", "server s", "reqs", "304s", "new", "matches", "queued", "stories/s", "per CPU-s", "heap MB")
 	for _, c := range r.Cycles {
-		fmt.Fprintf(&b, "%-34s %8.3f %8.3f %6d %6d %8d %9d %9d %10.0f %10.0f %8.1f\n",
-			c.Name, c.WallSeconds, c.CPUSeconds, c.Requests, c.NotModified, c.NewStories, c.Matches, c.Queued,
+		fmt.Fprintf(&b, "%-34s %8.3f %8.3f %8.3f %6d %6d %8d %9d %9d %10.0f %10.0f %8.1f\n",
+			c.Name, c.WallSeconds, c.CPUSeconds, c.ServerCPUSeconds, c.Requests, c.NotModified, c.NewStories, c.Matches, c.Queued,
 			c.StoriesPerSec, c.StoriesPerCPUSec, c.HeapMB)
 	}
 	fmt.Fprintf(&b, "bbolt file %.1f MB\n", float64(r.DBBytes)/(1<<20))
