@@ -435,7 +435,7 @@ func (t *Tokenizer) foldFix(w string) string {
 // foldOnce applies NFKC, case folding, mark removal and NFC once.
 func foldOnce(t *Tokenizer, w string) string {
 	s := norm.NFKC.String(w)
-	s = t.caser.String(s)
+	s = cherokeeFold(t.caser.String(s))
 	t.scratch = norm.NFKD.AppendString(t.scratch[:0], s)
 	out := t.scratch[:0]
 	for j := 0; j < len(t.scratch); {
@@ -446,6 +446,38 @@ func foldOnce(t *Tokenizer, w string) string {
 		j += size
 	}
 	return norm.NFC.String(string(out))
+}
+
+// cherokeeFold maps small Cherokee letters to capitals, as Unicode's case
+// folding does (Cherokee is the one script whose capitals are the folded
+// form). x/text's Fold caser swaps Cherokee's cases, capitals to small
+// letters as well as small letters to capitals, so a Cherokee word changed
+// case with every fold and never reached a fixed point: "ꮔ" folded to "Ꮔ"
+// and "Ꮔ" to "ꮔ", and the two did not match each other.
+func cherokeeFold(s string) string {
+	var b []byte
+	for i, r := range s {
+		var c rune
+		switch {
+		case 0xAB70 <= r && r <= 0xABBF:
+			c = r - 0xAB70 + 0x13A0
+		case 0x13F8 <= r && r <= 0x13FD:
+			c = r - 0x13F8 + 0x13F0
+		default:
+			if b != nil {
+				b = utf8.AppendRune(b, r)
+			}
+			continue
+		}
+		if b == nil {
+			b = append(make([]byte, 0, len(s)), s[:i]...)
+		}
+		b = utf8.AppendRune(b, c)
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
 }
 
 // splitFolded appends the words of an already folded string.

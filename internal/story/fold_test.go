@@ -178,3 +178,26 @@ func TestFoldTableCoversScripts(t *testing.T) {
 		t.Errorf("combining acute entry %+v, want the slow path", e)
 	}
 }
+
+// TestFoldCherokee checks that both cases of Cherokee fold to one form
+// (the capitals, as Unicode's case folding has it) and that folding is
+// idempotent for them: x/text's caser swaps the two cases.
+func TestFoldCherokee(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"ꮔ", "Ꮔ"},
+		{"Ꮔ", "Ꮔ"},
+		{"ᏼ", "Ᏼ"},
+		{"Ᏼ", "Ᏼ"},
+		{"ꮳꮃꭹ", "ᏣᎳᎩ"},
+		{"ᏣᎳᎩ", "ᏣᎳᎩ"},
+		{"Ꮔa ꮔB", "Ꮔa Ꮔb"},
+	} {
+		got := Fold(tc.in)
+		if got != tc.want {
+			t.Errorf("Fold(%q) = %q %U, want %q %U", tc.in, got, []rune(got), tc.want, []rune(tc.want))
+		}
+		if again := Fold(got); again != got {
+			t.Errorf("Fold(Fold(%q)) = %q, want %q", tc.in, again, got)
+		}
+	}
+}
