@@ -123,7 +123,7 @@ type recentRecord struct {
 	SummaryPrefix int `json:"summary_prefix,omitempty"`
 }
 
-func encodeRecent(s *story.Story) ([]byte, error) {
+func encodeRecent(z *deflater, s *story.Story) ([]byte, error) {
 	r := recentRecord{Story: *s}
 	if len(r.Text) > maxRecentText {
 		cut := maxRecentText
@@ -136,10 +136,20 @@ func encodeRecent(s *story.Story) ([]byte, error) {
 		r.SummaryPrefix = len(r.Summary)
 		r.Summary = ""
 	}
-	return json.Marshal(&r)
+	js, err := json.Marshal(&r)
+	if err != nil {
+		return nil, err
+	}
+	return z.deflate(js)
 }
 
-func decodeRecent(v []byte) (story.Story, error) {
+// decodeRecent reads a recent story's record, deflated (deflate.go) or
+// plain JSON as written before.
+func decodeRecent(z *deflater, v []byte) (story.Story, error) {
+	v, err := z.inflate(v)
+	if err != nil {
+		return story.Story{}, err
+	}
 	var r recentRecord
 	if err := json.Unmarshal(v, &r); err != nil {
 		return story.Story{}, err
@@ -166,6 +176,24 @@ func recentKey(firstSeen time.Time, id string) []byte {
 // stamped with the clock.
 func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, error) {
 	var enqueued []chat.Message
+	// The recent records are encoded (and deflated) before the write
+	// transaction, which holds bbolt's single writer and, through the
+	// group commit, other polls' commits.
+	now := db.now()
+	records := make([][]byte, len(items))
+	for i := range items {
+		s := items[i].Story
+		if s.ID == "" {
+			continue
+		}
+		if s.FirstSeen.IsZero() {
+			s.FirstSeen = now
+		}
+		var err error
+		if records[i], err = encodeRecent(&db.deflate, &s); err != nil {
+			return nil, fmt.Errorf("commit poll of %q: encode story %q: %w", state.Name, s.ID, err)
+		}
+	}
 	// Through the group commit: concurrent polls share a transaction and
 	// its fsync. The function may run twice; it starts from nothing.
 	err := db.update(func(tx *bolt.Tx) error {
@@ -177,7 +205,6 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 		// for good, and the file, mapped, is resident memory.
 		recent.FillPercent, out.FillPercent = appendFill, appendFill
 		held := bucket(tx, bucketHeld)
-		now := db.now()
 		for i := range items {
 			s := items[i].Story
 			if s.ID == "" || seen(ids, links, &s) {
@@ -195,11 +222,7 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 					return fmt.Errorf("mark link of story %q seen: %w", s.ID, err)
 				}
 			}
-			js, err := encodeRecent(&s)
-			if err != nil {
-				return fmt.Errorf("encode story %q: %w", s.ID, err)
-			}
-			if err := recent.Put(recentKey(s.FirstSeen, s.ID), js); err != nil {
+			if err := recent.Put(recentKey(s.FirstSeen, s.ID), records[i]); err != nil {
 				return fmt.Errorf("keep story %q: %w", s.ID, err)
 			}
 			for _, m := range items[i].Messages {
@@ -434,7 +457,7 @@ func (db *DB) RecentStories(since time.Time) ([]story.Story, error) {
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		c := bucket(tx, bucketRecent).Cursor()
 		for k, v := c.Seek(u64(timeKey(since))); k != nil; k, v = c.Next() {
-			s, err := decodeRecent(v)
+			s, err := decodeRecent(&db.deflate, v)
 			if err != nil {
 				return fmt.Errorf("decode recent story %x: %w", k, err)
 			}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -38,13 +39,17 @@ func TestRecentRecord(t *testing.T) {
 			story.Story{ID: "d", Title: "T", Text: long, Summary: long[:100], FirstSeen: at},
 			long[:maxRecentText-1], long[:100]},
 	}
+	var z deflater
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := encodeRecent(&tc.in)
+			v, err := encodeRecent(&z, &tc.in)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := decodeRecent(v)
+			if len(v) == 0 || v[0] != markDeflated {
+				t.Fatalf("record not deflated: %q", v)
+			}
+			got, err := decodeRecent(&z, v)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,8 +62,12 @@ func TestRecentRecord(t *testing.T) {
 			if got.ID != tc.in.ID || got.Title != tc.in.Title || !got.FirstSeen.Equal(tc.in.FirstSeen) || !got.Published.Equal(tc.in.Published) || len(got.Categories) != len(tc.in.Categories) {
 				t.Errorf("fields lost: %+v", got)
 			}
-			if tc.in.Summary != "" && strings.HasPrefix(tc.in.Text, tc.in.Summary) && strings.Contains(string(v), `"summary":`) {
-				t.Errorf("summary stored twice: %s", v)
+			js, err := z.inflate(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.in.Summary != "" && strings.HasPrefix(tc.in.Text, tc.in.Summary) && strings.Contains(string(js), `"summary":`) {
+				t.Errorf("summary stored twice: %s", js)
 			}
 		})
 	}
@@ -68,13 +77,13 @@ func TestRecentRecord(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := decodeRecent(v)
+		got, err := decodeRecent(&z, v)
 		if err != nil || got.Summary != lead || got.Text != lead {
 			t.Errorf("decode = %+v, %v", got, err)
 		}
 	})
 	t.Run("hostile prefix length", func(t *testing.T) {
-		got, err := decodeRecent([]byte(`{"id":"f","text":"short","summary_prefix":99}`))
+		got, err := decodeRecent(&z, []byte(`{"id":"f","text":"short","summary_prefix":99}`))
 		if err != nil || got.Summary != "" || got.Text != "short" {
 			t.Errorf("decode = %+v, %v", got, err)
 		}
@@ -86,4 +95,49 @@ func trim(s string) string {
 		return s[:20]
 	}
 	return s
+}
+
+// TestDeflater: records come back byte for byte through reused writers
+// and readers, a long repetitive record shrinks, plain JSON passes
+// through, and a record that would inflate past the bound or is not
+// DEFLATE is an error, not a panic or a huge allocation.
+func TestDeflater(t *testing.T) {
+	var z deflater
+	inputs := [][]byte{
+		[]byte(`{"id":"a"}`),
+		[]byte(strings.Repeat(`{"text":"Witkoff met Putin in Moscow."}`, 50)),
+		{},
+	}
+	for round := range 3 {
+		for i, in := range inputs {
+			v, err := z.deflate(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 1 && len(v) > len(in)/4 {
+				t.Errorf("repetitive %d bytes deflated to %d", len(in), len(v))
+			}
+			out, err := z.inflate(v)
+			if err != nil || string(out) != string(in) {
+				t.Fatalf("round %d, input %d: %q, %v", round, i, out, err)
+			}
+		}
+	}
+	plain := []byte(`{"id":"plain"}`)
+	if out, err := z.inflate(plain); err != nil || string(out) != string(plain) {
+		t.Errorf("plain record: %q, %v", out, err)
+	}
+	bomb, err := z.deflate(make([]byte, maxInflated+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := z.inflate(bomb); !errors.Is(err, errInflatedTooLarge) {
+		t.Errorf("inflating past the bound: %v", err)
+	}
+	if _, err := z.inflate([]byte{markDeflated, 0xff, 0xff, 0xff}); err == nil {
+		t.Error("garbage after the marker inflated without error")
+	}
+	if _, err := decodeRecent(&z, []byte{markDeflated, 0xff}); err == nil {
+		t.Error("a damaged recent record decoded without error")
+	}
 }

@@ -121,6 +121,8 @@ type DB struct {
 	// commits shares write transactions between concurrent polls
 	// (groupcommit.go).
 	commits groupCommit
+	// deflate compresses recent stories' records (deflate.go).
+	deflate deflater
 }
 
 // Open opens (creating when needed) the database at path. The parent
