@@ -1,6 +1,7 @@
 package subscriptions
 
 import (
+	"math/bits"
 	"slices"
 	"sync"
 	"unsafe"
@@ -260,7 +261,22 @@ type matched struct {
 // story costs no allocations beyond the hits.
 type matchScratch struct {
 	found []matched
-	seen  map[uint32]struct{}
+	seen  []uint32 // a set of slot fields, 0 for empty
+}
+
+// addSlot adds v (non-zero) to the open-addressing set seen, whose length
+// is 1<<(32-shift), and reports whether it was new.
+func addSlot(seen []uint32, v uint32, shift int) bool {
+	m := uint32(len(seen) - 1)
+	for i := (v * 0x9e3779b1) >> shift; ; i = (i + 1) & m {
+		switch seen[i] {
+		case v:
+			return false
+		case 0:
+			seen[i] = v
+			return true
+		}
+	}
 }
 
 // AppendMatches appends to dst a hit for every indexed subscription d
@@ -279,23 +295,28 @@ func (ix *Index) AppendMatches(dst []Hit, d *Doc, terms bool) (hits []Hit, candi
 	nfound := len(found)
 	if multi > 1 {
 		// A query filed under several keys can be found more than once:
-		// keep its first finding.
-		if sc.seen == nil {
-			sc.seen = make(map[uint32]struct{}, multi)
+		// keep its first finding. The findings that may repeat go
+		// through a small open-addressing set of their slot fields
+		// (never 0: multiBit is set), cheaper than a Go map.
+		size := 16
+		for size < 2*multi {
+			size *= 2
 		}
+		if cap(sc.seen) < size {
+			sc.seen = make([]uint32, size)
+		}
+		seen := sc.seen[:size]
+		shift := 32 - bits.TrailingZeros(uint(size))
 		w := 0
 		for _, m := range found {
-			if m.slot&multiBit != 0 {
-				if _, dup := sc.seen[m.slot]; dup {
-					continue
-				}
-				sc.seen[m.slot] = struct{}{}
+			if m.slot&multiBit != 0 && !addSlot(seen, m.slot, shift) {
+				continue
 			}
 			found[w] = m
 			w++
 		}
 		found = found[:w]
-		clear(sc.seen)
+		clear(seen)
 	}
 	hits = slices.Grow(dst, len(found))
 	var all []string
