@@ -1,5 +1,7 @@
 package subscriptions
 
+import "math/bits"
+
 // keyTable maps the terms queries are filed under (words and prefixes) to
 // their posting lists. It replaces a Go map for two reasons:
 //
@@ -29,7 +31,9 @@ package subscriptions
 type keyTable struct {
 	slots  []kslot  // open addressing; a nil list marks an empty slot
 	n      int      // keys held
-	filter []uint64 // bit per (mixed) key hash
+	shift  uint32   // 32 - log2(len(slots))
+	filter []uint64 // bit per key hash
+	fshift uint32   // 32 - log2(bits in filter)
 }
 
 type kslot struct {
@@ -77,15 +81,11 @@ func keyHash(h uint32, pre bool) uint32 {
 	return h
 }
 
-// mix spreads FNV's bits so that the table index and the filter bit both
-// come from well-mixed bits.
-func mix(h uint32) uint32 {
-	h ^= h >> 16
-	h *= 0x7feb352d
-	h ^= h >> 15
-	h *= 0x846ca68b
-	h ^= h >> 16
-	return h
+// home is kh's first slot. The stored hashes are FNV-1a, whose high bits
+// after a multiplication by an odd constant are well mixed (Fibonacci
+// hashing), so one multiplication serves as the table's hash function.
+func (t *keyTable) home(kh uint32) uint32 {
+	return (kh * 0x9e3779b1) >> t.shift
 }
 
 // len returns the number of keys.
@@ -105,15 +105,17 @@ func (t *keyTable) resize(capacity int) {
 	}
 	old := t.slots
 	t.slots = make([]kslot, size)
+	t.shift = uint32(32 - bits.TrailingZeros(uint(size)))
 	// 8 filter bits per slot: 16 or more per key, since the table is
 	// never more than half full, for about 6% false positives at worst.
 	t.filter = make([]uint64, size*8/64)
+	t.fshift = t.shift - 3
 	m := uint32(size - 1)
 	for _, s := range old {
 		if s.list == nil {
 			continue
 		}
-		i := mix(s.h) & m
+		i := t.home(s.h)
 		for t.slots[i].list != nil {
 			i = (i + 1) & m
 		}
@@ -124,7 +126,9 @@ func (t *keyTable) resize(capacity int) {
 
 // fbit is the filter bit of table hash kh.
 func (t *keyTable) fbit(kh uint32) uint32 {
-	return mix(kh^0x5bd1e995) & uint32(len(t.filter)*64-1)
+	// A second odd multiplier, so that the filter bit and the home slot
+	// come from different mixes of the hash.
+	return (kh * 0x85ebca6b) >> t.fshift
 }
 
 func (t *keyTable) setBit(kh uint32) {
@@ -142,7 +146,7 @@ func (t *keyTable) mayHave(kh uint32) bool {
 // would go, and whether it was found.
 func (t *keyTable) index(key string, kh uint32, pre bool) (uint32, bool) {
 	m := uint32(len(t.slots) - 1)
-	for i := mix(kh) & m; ; i = (i + 1) & m {
+	for i := t.home(kh); ; i = (i + 1) & m {
 		s := &t.slots[i]
 		if s.list == nil {
 			return i, false
@@ -207,7 +211,7 @@ func (t *keyTable) insert(i, kh uint32, list []byte) {
 	if t.n*2 > len(t.slots) {
 		t.resize(t.n) // doubles: resize sizes for twice the keys
 		m := uint32(len(t.slots) - 1)
-		for i = mix(kh) & m; t.slots[i].list != nil; i = (i + 1) & m {
+		for i = t.home(kh); t.slots[i].list != nil; i = (i + 1) & m {
 		}
 	}
 	t.slots[i] = kslot{list: list, h: kh}
@@ -230,7 +234,7 @@ func (t *keyTable) delete(key string, kh uint32, pre bool) {
 		if s.list == nil {
 			break
 		}
-		home := mix(s.h) & m
+		home := t.home(s.h)
 		// Move s back to the hole at i unless its home lies cyclically in
 		// (i, j]: then it would become unreachable.
 		if (j-home)&m >= (j-i)&m {
