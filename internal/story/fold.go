@@ -191,7 +191,7 @@ func (t *Tokenizer) run(s string) {
 					if !isASCIIWord(byte(r)) {
 						break
 					}
-				} else if !isWordRune(r) && !unicode.Is(unicode.Cf, r) {
+				} else if !isWordRune(r) && !isFormatRune(r) {
 					break
 				}
 				if r >= utf8.RuneSelf {
@@ -288,7 +288,18 @@ func (t *Tokenizer) fast(w string) bool {
 			j += size
 			continue
 		}
-		if unicode.Is(unicode.Cf, r) {
+		if 0x4E00 <= r && r <= 0x9FFF {
+			// A CJK unified ideograph: no decomposition, a boundary
+			// before it, a token of its own (as the general case below
+			// finds, without its property lookups).
+			flush()
+			b := len(t.buf)
+			t.buf = append(t.buf, w[j:j+size]...)
+			t.spans = append(t.spans, span{int32(b), int32(len(t.buf)), false})
+			j += size
+			continue
+		}
+		if isFormatRune(r) {
 			j += size
 			continue
 		}
@@ -518,10 +529,34 @@ func isASCIIWord(c byte) bool {
 
 // isWordRune reports whether r can be part of a word before folding.
 func isWordRune(r rune) bool {
-	if r < utf8.RuneSelf {
+	// The ranges below cover most non-ASCII text in news (accented
+	// Latin, Cyrillic, curly quotes and dashes, Han); each answers as
+	// unicode.In would, which costs a binary search in three tables.
+	switch {
+	case r < utf8.RuneSelf:
 		return isASCIIWord(byte(r))
+	case 0xC0 <= r && r <= 0x24F:
+		return r != 0xD7 && r != 0xF7 // all letters but × and ÷
+	case 0x300 <= r && r <= 0x36F: // combining diacritical marks
+		return true
+	case 0x400 <= r && r <= 0x481, 0x483 <= r && r <= 0x52F: // Cyrillic, less ҂
+		return true
+	case 0x2000 <= r && r <= 0x206F: // general punctuation: no letters, digits or marks
+		return false
+	case 0x4E00 <= r && r <= 0x9FFF: // CJK unified ideographs, all assigned
+		return true
 	}
 	return unicode.In(r, unicode.L, unicode.N, unicode.M)
+}
+
+// isFormatRune reports a format character (category Cf: zero-width
+// spaces and joiners, soft hyphens, bidirectional controls).
+func isFormatRune(r rune) bool {
+	if 0x2000 <= r && r <= 0x206F {
+		// The general punctuation block's format characters.
+		return 0x200B <= r && r <= 0x200F || 0x202A <= r && r <= 0x202E || 0x2060 <= r && r <= 0x2064 || 0x2066 <= r
+	}
+	return unicode.Is(unicode.Cf, r)
 }
 
 // isSplitScript reports whether r belongs to a script written without

@@ -201,3 +201,17 @@ func TestFoldCherokee(t *testing.T) {
 		}
 	}
 }
+
+// TestRuneClassFastPaths checks the range shortcuts of isWordRune and
+// isFormatRune against the Unicode tables for every rune of the Basic
+// Multilingual Plane.
+func TestRuneClassFastPaths(t *testing.T) {
+	for r := rune(0); r <= 0xFFFF; r++ {
+		if want := r < utf8.RuneSelf && isASCIIWord(byte(r)) || r >= utf8.RuneSelf && unicode.In(r, unicode.L, unicode.N, unicode.M); isWordRune(r) != want {
+			t.Errorf("isWordRune(%U) = %v, want %v", r, !want, want)
+		}
+		if want := unicode.Is(unicode.Cf, r); isFormatRune(r) != want {
+			t.Errorf("isFormatRune(%U) = %v, want %v", r, !want, want)
+		}
+	}
+}
