@@ -210,12 +210,17 @@ func (d *Doc) hasPhrase(toks []string, fld uint8) bool {
 	// compares.
 	var ids [MaxPhraseWords]int32
 	for k, t := range toks {
-		id := d.find(t, hashTok(t))
-		if id == 0 || d.uniq[id-1].mask&fld == 0 {
+		if ids[k] = d.find(t, hashTok(t)); ids[k] == 0 || d.uniq[ids[k]-1].mask&fld == 0 {
 			return false
 		}
-		ids[k] = id
 	}
+	return d.idsInRow(ids[:len(toks)], fld)
+}
+
+// idsInRow reports whether the distinct tokens ids (1 + uniq indexes,
+// each present in fld) occur consecutively within one segment of a field
+// in fld.
+func (d *Doc) idsInRow(ids []int32, fld uint8) bool {
 	lo, hi := 0, len(d.tid)
 	switch fld {
 	case fTitle:
@@ -225,7 +230,7 @@ func (d *Doc) hasPhrase(toks []string, fld uint8) bool {
 	case fAny:
 		hi = d.srcStart
 	}
-	n := len(toks)
+	n := len(ids)
 	// Occurrences come in increasing position order.
 outer:
 	for p := int(d.uniq[ids[0]-1].first); p >= 0 && p+n <= hi; p = int(d.next[p]) {

@@ -839,6 +839,21 @@ func (q *Query) termIn(d *Doc, n qnode) bool {
 	case n.ntok == 1:
 		return d.lookup(q.firstTok(n), n.h)&n.fld != 0
 	}
-	var buf [MaxPhraseWords]string
-	return d.hasPhrase(q.toks(n, buf[:0]), n.fld)
+	// A phrase, read in place: the first word's hash was computed at
+	// parse time.
+	var ids [MaxPhraseWords]int32
+	o := n.first
+	for k := range int(n.ntok) {
+		l := int(q.prog[o]) | int(q.prog[o+1])<<8
+		t := q.prog[o+2 : o+2+l]
+		o += 2 + l
+		h := n.h
+		if k > 0 {
+			h = hashTok(t)
+		}
+		if ids[k] = d.find(t, h); ids[k] == 0 || d.uniq[ids[k]-1].mask&n.fld == 0 {
+			return false
+		}
+	}
+	return d.idsInRow(ids[:n.ntok], n.fld)
 }
