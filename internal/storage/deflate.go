@@ -26,10 +26,14 @@ const maxInflated = 1 << 20
 // errInflatedTooLarge means a deflated record inflates past maxInflated.
 var errInflatedTooLarge = errors.New("deflated record larger than 1 MiB")
 
-// deflater compresses and inflates records, reusing flate's writers and
-// readers: a new writer costs hundreds of kilobytes of tables.
+// deflater compresses and inflates records. It keeps one writer, used
+// under a lock: a flate writer holds about a megabyte of tables, so a pool
+// of them (one per poll committing at once) cost several megabytes of
+// heap for what a few tens of microseconds per record take. Readers are
+// small and pooled.
 type deflater struct {
-	writers sync.Pool // *flate.Writer
+	mu      sync.Mutex
+	w       *flate.Writer
 	readers sync.Pool // io.ReadCloser that is a flate.Resetter
 }
 
@@ -38,22 +42,24 @@ func (d *deflater) deflate(src []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(len(src)/2 + 16)
 	buf.WriteByte(markDeflated)
-	w, _ := d.writers.Get().(*flate.Writer)
-	if w == nil {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.w == nil {
 		var err error
-		if w, err = flate.NewWriter(&buf, flate.BestSpeed); err != nil {
+		if d.w, err = flate.NewWriter(&buf, flate.BestSpeed); err != nil {
 			return nil, fmt.Errorf("deflate: %w", err)
 		}
 	} else {
-		w.Reset(&buf)
+		d.w.Reset(&buf)
 	}
-	if _, err := w.Write(src); err != nil {
+	if _, err := d.w.Write(src); err != nil {
 		return nil, fmt.Errorf("deflate: %w", err)
 	}
-	if err := w.Close(); err != nil {
+	if err := d.w.Close(); err != nil {
 		return nil, fmt.Errorf("deflate: %w", err)
 	}
-	d.writers.Put(w)
+	// Not kept pointing at buf, which the caller now owns.
+	d.w.Reset(io.Discard)
 	return buf.Bytes(), nil
 }
 
