@@ -26,6 +26,9 @@ import (
 type Store interface {
 	FilterUnseen(stories []story.Story) ([]story.Story, error)
 	CommitPoll(state storage.SourceState, items []storage.NewStory) ([]chat.Message, error)
+	// NoteSourceState stores the state of a poll that found nothing new
+	// without waiting for it to be written.
+	NoteSourceState(state storage.SourceState) error
 }
 
 // Matcher finds the subscriptions a story matches.
@@ -74,7 +77,15 @@ func (p *Pipeline) Handle(ctx context.Context, poll sources.Poll) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	// A poll answered 304 has no stories: skip the read transaction.
+	// A poll answered 304 changed nothing but the source's times: no
+	// read transaction, and its state is written with others' later
+	// (storage.DB.NoteSourceState) instead of in a transaction of its own.
+	if poll.NotModified && len(poll.Stories) == 0 {
+		if err := p.Store.NoteSourceState(poll.State); err != nil {
+			return fmt.Errorf("pipeline %s: %w", poll.Source.Name, err)
+		}
+		return nil
+	}
 	var unseen []story.Story
 	if len(poll.Stories) > 0 {
 		var err error

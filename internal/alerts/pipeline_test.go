@@ -108,3 +108,31 @@ func TestPipelineFirstPollAlertsOnlyTheBackfill(t *testing.T) {
 		})
 	}
 }
+
+// TestPipelineNotModifiedNotesState: a poll answered 304 stores the
+// source's new state through the noted states (no transaction of its
+// own), readable at once and in the file after Close.
+func TestPipelineNotModifiedNotesState(t *testing.T) {
+	p, db := newPipeline(t)
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	state := storage.SourceState{Name: "Wire", URL: "https://news.example/feed", ETag: `"v1"`, Initialized: true, LastSuccess: t0, NextPoll: t0.Add(10 * time.Minute)}
+	if err := p.Handle(context.Background(), sources.Poll{Source: config.Source{Name: "Wire"}, State: state, NotModified: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.SourceState("Wire")
+	if err != nil || !got.LastSuccess.Equal(t0) || got.ETag != `"v1"` {
+		t.Fatalf("state after a 304: %+v, %v", got, err)
+	}
+	path := db.Path()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = storage.Open(path, storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, err := db.SourceState("Wire"); err != nil || !got.NextPoll.Equal(t0.Add(10*time.Minute)) {
+		t.Errorf("state after reopening: %+v, %v", got, err)
+	}
+}

@@ -243,6 +243,7 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 		if state.Name == "" {
 			return nil
 		}
+		db.forgetNote(state.Name)
 		return putSource(tx, state)
 	})
 	if err != nil {

@@ -25,6 +25,8 @@ type SourceState struct {
 
 var errNoName = errors.New("source state without a name")
 
+// putSource writes s; callers outside the noted states' flush call
+// forgetNote(s.Name) as well (notes.go).
 func putSource(tx *bolt.Tx, s SourceState) error {
 	if s.Name == "" {
 		return errNoName
@@ -36,9 +38,12 @@ func putSource(tx *bolt.Tx, s SourceState) error {
 	return bucket(tx, bucketSources).Put([]byte(s.Name), v)
 }
 
-// SourceState returns the state of the source called name. ErrNotFound if
-// none was stored.
+// SourceState returns the state of the source called name, a noted one
+// (NoteSourceState) included. ErrNotFound if none was stored.
 func (db *DB) SourceState(name string) (SourceState, error) {
+	if s, ok := db.notedState(name); ok {
+		return s, nil
+	}
 	var s SourceState
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		if name == "" {
@@ -56,7 +61,8 @@ func (db *DB) SourceState(name string) (SourceState, error) {
 	return s, nil
 }
 
-// SourceStates returns the state of every source, ordered by name.
+// SourceStates returns the state of every source, ordered by name, noted
+// ones (NoteSourceState) included.
 func (db *DB) SourceStates() ([]SourceState, error) {
 	var out []SourceState
 	err := db.bolt.View(func(tx *bolt.Tx) error {
@@ -72,13 +78,17 @@ func (db *DB) SourceStates() ([]SourceState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read source states: %w", err)
 	}
-	return out, nil
+	return db.withNotes(out), nil
 }
 
 // PutSourceState stores s under s.Name, which must not be empty.
 func (db *DB) PutSourceState(s SourceState) error {
 	// Shares a transaction with concurrent polls' writes (groupcommit.go).
-	if err := db.update(func(tx *bolt.Tx) error { return putSource(tx, s) }); err != nil {
+	err := db.update(func(tx *bolt.Tx) error {
+		db.forgetNote(s.Name)
+		return putSource(tx, s)
+	})
+	if err != nil {
 		return fmt.Errorf("store state of source %q: %w", s.Name, err)
 	}
 	return nil

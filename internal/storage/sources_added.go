@@ -85,6 +85,7 @@ func (db *DB) RemoveAddedSource(name string) (AddedSource, error) {
 		if err := b.Delete(k); err != nil {
 			return err
 		}
+		db.forgetNote(s.Name)
 		return bucket(tx, bucketSources).Delete([]byte(s.Name))
 	})
 	if err != nil {

@@ -123,6 +123,8 @@ type DB struct {
 	commits groupCommit
 	// deflate compresses recent stories' records (deflate.go).
 	deflate deflater
+	// notes are source states waiting to be written (notes.go).
+	notes notes
 }
 
 // Open opens (creating when needed) the database at path. The parent
@@ -279,8 +281,14 @@ func migrate(tx *bolt.Tx, v, target uint64, steps []migration) (uint64, error) {
 
 // Close releases the file and its lock.
 func (db *DB) Close() error {
+	// Noted source states are written first; failing that (a full
+	// disk), only the times of polls that found nothing are lost.
+	flushErr := db.FlushSourceStates()
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("close database %s: %w", db.path, err)
+	}
+	if flushErr != nil {
+		return fmt.Errorf("close database %s: %w", db.path, flushErr)
 	}
 	return nil
 }
@@ -291,6 +299,10 @@ func (db *DB) Path() string { return db.path }
 // Backup writes a consistent copy of the whole file to w while the database
 // stays in use, and returns the bytes written. The copy opens with Open.
 func (db *DB) Backup(w io.Writer) (int64, error) {
+	// The copy holds the noted source states too (notes.go).
+	if err := db.FlushSourceStates(); err != nil {
+		return 0, fmt.Errorf("backup database %s: %w", db.path, err)
+	}
 	var n int64
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
