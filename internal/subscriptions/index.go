@@ -56,6 +56,12 @@ type Index struct {
 	byID    map[uint64]uint32 // subscription ID → slot
 	keys    keyTable          // key word or prefix → posting records
 	npre    int               // prefix keys in keys: when 0, Match skips prefix lookups
+	// preStarts has a bit for the first three bytes of every prefix key
+	// ever added (bits are not cleared on removal; a stale bit costs
+	// only a loop). A story token whose first three bytes have no bit
+	// cannot have a prefix key as a prefix, so its prefixes are not
+	// looked up.
+	preStarts *[1 << 10]uint64
 	scratch sync.Pool         // *matchScratch, reused across Match calls
 }
 
@@ -169,6 +175,11 @@ func (ix *Index) addLocked(p *prepared) {
 		}
 		if ix.keys.appendRecord(k.tok, keyHash(k.h, k.pre), k.pre, rs, p.sig, c.Q.prog) && k.pre {
 			ix.npre++
+			if ix.preStarts == nil {
+				ix.preStarts = new([1 << 10]uint64)
+			}
+			b := preStart(k.tok)
+			ix.preStarts[b>>6] |= 1 << (b & 63)
 		}
 	}
 }
@@ -390,8 +401,11 @@ func (ix *Index) find(found []matched, d *Doc) (_ []matched, multi, candidates i
 				check(list, u)
 			}
 		}
-		if ix.npre == 0 {
+		if ix.npre == 0 || len(u.tok) < 3 {
 			continue
+		}
+		if b := preStart(u.tok); ix.preStarts[b>>6]&(1<<(b&63)) == 0 {
+			continue // no prefix key starts as this token does
 		}
 		// Every prefix of the token of at least MinPrefix characters may
 		// be a prefix key. FNV-1a's running value is the hash of the bytes
@@ -419,6 +433,12 @@ func (ix *Index) find(found []matched, d *Doc) (_ []matched, multi, candidates i
 		}
 	}
 	return found, multi, candidates
+}
+
+// preStart maps the first three bytes of s (at least three long) to a bit
+// of Index.preStarts.
+func preStart(s string) uint32 {
+	return (uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16) * 0x9e3779b1 >> 16
 }
 
 // Flags in the slot field of a posting record.
