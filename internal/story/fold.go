@@ -159,26 +159,22 @@ func (t *Tokenizer) Span(i int) (start, end int) {
 func (t *Tokenizer) run(s string) {
 	i := 0
 	for i < len(s) {
-		c := s[i]
-		if c < utf8.RuneSelf && !isASCIIWord(c) {
+		if byteClass[s[i]] == classSpace {
 			i++
 			continue
 		}
 		// A word starts here: scan its ASCII part, noting upper case.
 		start := i
 		upper := false
-		for i < len(s) {
-			c = s[i]
-			if c >= utf8.RuneSelf {
-				break
-			}
-			if !isASCIIWord(c) {
-				break
-			}
-			if 'A' <= c && c <= 'Z' {
+	scan:
+		for ; i < len(s); i++ {
+			switch byteClass[s[i]] {
+			case classWord:
+			case classUpper:
 				upper = true
+			default:
+				break scan
 			}
-			i++
 		}
 		if i < len(s) && s[i] >= utf8.RuneSelf {
 			// The word continues into (or is followed by) non-ASCII text:
@@ -522,6 +518,31 @@ func (t *Tokenizer) splitFolded(f string) {
 	}
 	flush(len(f))
 }
+
+// byteClass sorts bytes for the tokenizer's ASCII loop: one table load a
+// byte instead of range comparisons. It is never written after
+// initialisation.
+var byteClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c >= utf8.RuneSelf:
+			t[c] = classOther
+		case 'A' <= c && c <= 'Z':
+			t[c] = classUpper
+		case isASCIIWord(byte(c)):
+			t[c] = classWord
+		}
+	}
+	return t
+}()
+
+// Byte classes of byteClass.
+const (
+	classSpace = iota // ASCII that is not part of a word
+	classWord         // a-z, 0-9
+	classUpper        // A-Z
+	classOther        // a byte of a non-ASCII character
+)
 
 func isASCIIWord(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
