@@ -1,6 +1,7 @@
 package subscriptions
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"slices"
 	"sync"
@@ -62,7 +63,7 @@ type Index struct {
 	// cannot have a prefix key as a prefix, so its prefixes are not
 	// looked up.
 	preStarts *[1 << 10]uint64
-	scratch sync.Pool         // *matchScratch, reused across Match calls
+	scratch   sync.Pool // *matchScratch, reused across Match calls
 }
 
 // A posting list is a byte slice of records, one per subscription filed
@@ -329,18 +330,18 @@ func (ix *Index) AppendMatches(dst []Hit, d *Doc, terms bool) (hits []Hit, candi
 		found = found[:w]
 		clear(seen)
 	}
-	hits = slices.Grow(dst, len(found))
-	var all []string
-	if terms {
-		all = make([]string, 0, len(found)+len(found)/2)
-	}
-	for _, m := range found {
+	n0 := len(dst)
+	hits = slices.Grow(dst, len(found))[:n0+len(found)]
+	out := hits[n0:]
+	for i, m := range found {
 		e := &ix.entries[m.slot&slotMask]
-		h := Hit{ID: e.id, Chat: e.chat, Query: e.text}
-		if terms {
-			// All hits' terms share one backing array; each Hit gets a
-			// capped slice of it so that appending to one cannot clobber
-			// another.
+		out[i] = Hit{ID: e.id, Chat: e.chat, Query: e.text}
+	}
+	if terms {
+		// All hits' terms share one backing array; each Hit gets a capped
+		// slice of it so that appending to one cannot clobber another.
+		all := make([]string, 0, len(found)+len(found)/2)
+		for i, m := range found {
 			from := len(all)
 			if m.word != "" {
 				all = append(all, m.word)
@@ -348,9 +349,8 @@ func (ix *Index) AppendMatches(dst []Hit, d *Doc, terms bool) (hits []Hit, candi
 				q := Query{prog: m.prog}
 				all = q.appendMatched(all, d)
 			}
-			h.Terms = all[from:len(all):len(all)]
+			out[i].Terms = all[from:len(all):len(all)]
 		}
-		hits = append(hits, h)
 	}
 	// Drop references into posting lists before pooling, so that a removed
 	// list is not kept alive.
@@ -371,8 +371,15 @@ func (ix *Index) find(found []matched, d *Doc) (_ []matched, multi, candidates i
 	// check verifies the records of one posting list.
 	check := func(list []byte, u *dterm) {
 		for o := 0; o < len(list); {
-			slot, sg, prog, next := record(list, o)
-			o = next
+			// record's decoding, written out: this loop reads every
+			// record a story's tokens find, and record is too big for
+			// the compiler to inline.
+			h := list[o : o+recHdr : o+recHdr]
+			slot := binary.LittleEndian.Uint32(h)
+			plen := int(binary.LittleEndian.Uint16(h[8:]))
+			o += recHdr
+			prog := unsafe.String(&list[o], plen)
+			o += plen
 			if slot&exactBit != 0 {
 				// A query of one unrestricted word matches wherever that
 				// word is in the title, text or categories.
@@ -382,7 +389,7 @@ func (ix *Index) find(found []matched, d *Doc) (_ []matched, multi, candidates i
 				}
 				continue
 			}
-			if !d.bloom.has(sg) {
+			if !d.bloom.has(sig{h[4], h[5], h[6], h[7]}) {
 				continue
 			}
 			candidates++
