@@ -62,7 +62,14 @@ func runDaemon(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	log := newLogger(stderr, cfg.Bot.LogFormat)
-	d, err := daemon.New(ctx, daemon.Options{Config: cfg, Version: version, Logger: log})
+	// A soft memory limit that follows the live heap, unless the
+	// environment sets one (GOMEMLIMIT, which "off" disables); see
+	// daemon.DefaultMemoryLimit.
+	var memLimit int64
+	if getenv("GOMEMLIMIT") == "" {
+		memLimit = daemon.DefaultMemoryLimit
+	}
+	d, err := daemon.New(ctx, daemon.Options{Config: cfg, Version: version, Logger: log, MemoryLimit: memLimit})
 	if err != nil {
 		return err
 	}

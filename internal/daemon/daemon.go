@@ -50,6 +50,11 @@ type Options struct {
 	// fake with scaled-up limits set them.
 	DiscordChannelLimit  int
 	DiscordChannelWindow time.Duration
+	// MemoryLimit, when positive, is the floor of the soft memory limit
+	// Run keeps on the Go runtime, raised as the live heap grows
+	// (memory.go); `bot run` passes DefaultMemoryLimit unless GOMEMLIMIT
+	// is set. Zero leaves the runtime's limit alone.
+	MemoryLimit int64
 }
 
 // Daemon is one running Frontwire instance.
@@ -73,6 +78,8 @@ type Daemon struct {
 	closeMu  sync.Mutex
 	closed   bool
 	loadTime time.Duration
+	// memoryFloor is Options.MemoryLimit.
+	memoryFloor int64
 }
 
 // New opens storage, loads the subscriptions into the index and builds
@@ -100,7 +107,7 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{Config: cfg, DB: db, log: log, clk: opt.Clock, Metrics: metrics.New(opt.Version)}
+	d := &Daemon{Config: cfg, DB: db, log: log, clk: opt.Clock, Metrics: metrics.New(opt.Version), memoryFloor: opt.MemoryLimit}
 	ok := false
 	defer func() {
 		if !ok {
@@ -225,6 +232,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}, d.runners...)
 	if d.Config.HTTP.Listen != "" {
 		parts = append(parts, d.httpServer().Run)
+	}
+	if d.memoryFloor > 0 {
+		parts = append(parts, d.keepMemoryLimit)
 	}
 	var wg sync.WaitGroup
 	for _, run := range parts {
