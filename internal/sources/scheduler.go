@@ -143,6 +143,9 @@ type Scheduler struct {
 
 	global chan struct{}
 	hosts  map[string]chan struct{}
+	// due holds the sources whose cron tick came, waiting for slots
+	// (due.go).
+	due dueQueue
 
 	randMu sync.Mutex
 	rand   *rand.Rand
@@ -283,7 +286,6 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	c.Start()
 
-	var wg sync.WaitGroup
 	now := s.clock.Now()
 	for _, e := range entries {
 		st, err := s.state(e)
@@ -293,8 +295,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		if err == nil && !st.NextPoll.IsZero() && now.Before(st.NextPoll) {
 			continue
 		}
-		name := e.src.Name
-		wg.Go(func() { s.scheduled(ctx, name) })
+		s.scheduled(ctx, e.src.Name)
 	}
 
 	<-ctx.Done()
@@ -303,25 +304,22 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	stopped := c.Stop()
 	<-stopped.Done()
-	wg.Wait()
+	s.pump(ctx) // drops what still waits
+	s.due.polls.Wait()
 	return nil
 }
 
-// scheduled is one cron tick: a poll whose expected refusals (backing off,
-// already running, shutting down) are not errors worth a warning.
+// scheduled is one cron tick: the source joins the queue of due sources
+// (due.go) and is polled when its host and the global limit allow.
 func (s *Scheduler) scheduled(ctx context.Context, name string) {
 	if ctx.Err() != nil {
 		return
 	}
-	err := s.PollNow(ctx, name)
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrBackingOff), errors.Is(err, ErrBusy):
-		s.log.Debug("poll skipped", "source", name, "reason", err)
-	case ctx.Err() != nil:
-	default:
-		// PollNow already logged the failure with its details.
+	e, ok := s.lookup(name)
+	if !ok {
+		return
 	}
+	s.enqueue(ctx, name, e.host)
 }
 
 // PollAll polls every source once, concurrently within the concurrency
@@ -350,6 +348,16 @@ func (s *Scheduler) PollAll(ctx context.Context) error {
 // returns a *BackoffError; if a poll of it is already running it returns
 // ErrBusy.
 func (s *Scheduler) PollNow(ctx context.Context, name string) error {
+	return s.poll(ctx, name, nil)
+}
+
+// poll is PollNow; held, when not nil, releases slots already taken for
+// this poll (a poll started from the due queue), which poll releases
+// whatever happens.
+func (s *Scheduler) poll(ctx context.Context, name string, held func()) error {
+	if held != nil {
+		defer held()
+	}
 	e, ok := s.lookup(name)
 	if !ok {
 		return fmt.Errorf("poll %q: %w", name, ErrUnknownSource)
@@ -367,13 +375,15 @@ func (s *Scheduler) PollNow(ctx context.Context, name string) error {
 		return fmt.Errorf("poll %q: %w", name, &BackoffError{Until: prev.NextPoll, Failures: prev.Failures})
 	}
 
-	// Per host first, then global: a poll waiting on a slow host holds no
-	// global slot, so other hosts keep going.
-	release, err := s.acquire(ctx, e.host)
-	if err != nil {
-		return fmt.Errorf("poll %q: %w", name, err)
+	if held == nil {
+		// Per host first, then global: a poll waiting on a slow host
+		// holds no global slot, so other hosts keep going.
+		release, err := s.acquire(ctx, e.host)
+		if err != nil {
+			return fmt.Errorf("poll %q: %w", name, err)
+		}
+		defer release()
 	}
-	defer release()
 
 	start := s.clock.Now()
 	res, err := s.fetcher.Fetch(ctx, e.src, prev, s.summary)
@@ -506,7 +516,22 @@ func (s *Scheduler) acquire(ctx context.Context, host string) (func(), error) {
 		<-hs
 		return nil, ctx.Err()
 	}
-	return func() { <-s.global; <-hs }, nil
+	return s.releaser(hs), nil
+}
+
+// releaser frees a slot of hs and a global slot, then starts what waits
+// in the due queue for them.
+func (s *Scheduler) releaser(hs chan struct{}) func() {
+	return func() {
+		<-s.global
+		<-hs
+		s.mu.RLock()
+		ctx := s.runCtx
+		s.mu.RUnlock()
+		if ctx != nil {
+			s.pump(ctx)
+		}
+	}
 }
 
 // redactError removes the source URL's credentials and query from an error

@@ -1,0 +1,102 @@
+package sources
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"frontwire/internal/config"
+)
+
+// TestRunQueuesDueSources: sources due at once wait in the queue for
+// slots: a stalled host never has more than its per-host limit of polls
+// running, no more than MaxConcurrent run in all, every source of the
+// other host is polled while the stalled one holds its slots, and the
+// stalled host's queued sources are polled once it answers.
+func TestRunQueuesDueSources(t *testing.T) {
+	const slowN, fastN = 6, 10
+	release := make(chan struct{})
+	var slowIn, slowMax, allIn, allMax atomic.Int32
+	peak := func(cur, hi *atomic.Int32) func() {
+		n := cur.Add(1)
+		for {
+			m := hi.Load()
+			if n <= m || hi.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		return func() { cur.Add(-1) }
+	}
+	slow := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		defer peak(&slowIn, &slowMax)()
+		defer peak(&allIn, &allMax)()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		_, _ = w.Write([]byte(rss2))
+	})
+	fast := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		defer peak(&allIn, &allMax)()
+		_, _ = w.Write([]byte(atom1))
+	})
+	fastURL := strings.Replace(fast.URL, "127.0.0.1", "localhost", 1)
+	var srcs []config.Source
+	for i := range slowN {
+		srcs = append(srcs, config.Source{Name: fmt.Sprintf("slow-%d", i), URL: fmt.Sprintf("%s/%d", slow.URL, i), Schedule: "@every 1h"})
+	}
+	for i := range fastN {
+		srcs = append(srcs, config.Source{Name: fmt.Sprintf("fast-%d", i), URL: fmt.Sprintf("%s/%d", fastURL, i), Schedule: "@every 1h"})
+	}
+	h := newHarness(t, nil, srcs, func(c *SchedulerConfig) { c.MaxConcurrent = 3; c.PerHostConcurrent = 2 })
+	polled := make(chan Poll, slowN+fastN)
+	inner := h.sched.handle
+	h.sched.handle = func(ctx context.Context, p Poll) error {
+		err := inner(ctx, p)
+		polled <- p
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.sched.Run(ctx) }()
+	timeout := time.After(30 * time.Second)
+	for range fastN {
+		select {
+		case p := <-polled:
+			if strings.HasPrefix(p.Source.Name, "slow") {
+				t.Fatalf("%s polled while its host was stalled", p.Source.Name)
+			}
+		case <-timeout:
+			t.Fatal("the fast host's sources waited for the stalled host")
+		}
+	}
+	if n := slow.count(); n != 2 {
+		t.Errorf("stalled host got %d requests, want its per-host limit of 2", n)
+	}
+	close(release)
+	for range slowN {
+		select {
+		case <-polled:
+		case <-timeout:
+			t.Fatal("the stalled host's queued sources were not polled once it answered")
+		}
+	}
+	cancel()
+	if err := <-stopped; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if m := slowMax.Load(); m > 2 {
+		t.Errorf("stalled host had %d requests at once, want at most 2", m)
+	}
+	if m := allMax.Load(); m > 3 {
+		t.Errorf("%d requests at once, want at most MaxConcurrent 3", m)
+	}
+	if n := slow.count(); n != slowN {
+		t.Errorf("stalled host asked %d times in all, want %d", n, slowN)
+	}
+}
