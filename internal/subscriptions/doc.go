@@ -31,6 +31,8 @@ type Doc struct {
 	// comparing integers rather than by scanning every token's text.
 	tid  []int32
 	next []int32
+	// heads[i] is head(uniq[i].tok), for hasPrefix's scan.
+	heads []int32
 }
 
 type dterm struct {
@@ -71,9 +73,11 @@ func NewDoc(st *story.Story) *Doc {
 	}
 	// The table, tid and next share one allocation; the spans are read
 	// before Detach hands over the folded buffer.
-	ids := make([]int32, size+2*ntok)
+	ids := make([]int32, size+3*ntok)
 	d.table = ids[:size:size]
-	d.tid, d.next = ids[size:size+ntok:size+ntok], ids[size+ntok:]
+	d.tid, d.next = ids[size:size+ntok:size+ntok], ids[size+ntok:size+2*ntok:size+2*ntok]
+	heads := ids[size+2*ntok:]
+	d.heads = heads
 	d.folded = t.Detach()
 	d.uniq = make([]dterm, 0, ntok)
 	d.bloom[0] = 1 // position 0: always present
@@ -96,6 +100,7 @@ func NewDoc(st *story.Story) *Doc {
 		for {
 			k := d.table[j]
 			if k == 0 {
+				heads[len(d.uniq)] = int32(head(tok))
 				d.uniq = append(d.uniq, dterm{tok: tok, h: h, first: int32(i), last: int32(i), mask: m})
 				d.table[j] = int32(len(d.uniq))
 				d.tid[i] = int32(len(d.uniq))
@@ -190,16 +195,31 @@ func (d *Doc) hasPrefix(pre string, fld uint8) bool {
 		}
 	}
 	// A linear scan: a story has a few dozen distinct tokens, and keeping
-	// uniq unsorted saves a sort per story. Comparing the first byte before
-	// calling into the string comparison makes each miss a few cycles.
-	c := pre[0]
-	for i := range d.uniq {
-		u := &d.uniq[i]
-		if len(u.tok) >= len(pre) && u.tok[0] == c && u.mask&fld != 0 && u.tok[:len(pre)] == pre {
+	// uniq unsorted saves a sort per story. Each token's first four bytes
+	// are compared as one integer before the strings are.
+	want, mask := head(pre), uint32(1<<32-1)
+	if len(pre) < 4 {
+		mask = 1<<(8*len(pre)) - 1
+	}
+	for i, h := range d.heads[:len(d.uniq)] {
+		if uint32(h)&mask != want {
+			continue
+		}
+		if u := &d.uniq[i]; len(u.tok) >= len(pre) && u.mask&fld != 0 && u.tok[:len(pre)] == pre {
 			return true
 		}
 	}
 	return false
+}
+
+// head packs the first four bytes of s (fewer if s is shorter, the rest
+// zero) into an integer.
+func head(s string) uint32 {
+	var h uint32
+	for i := 0; i < len(s) && i < 4; i++ {
+		h |= uint32(s[i]) << (8 * i)
+	}
+	return h
 }
 
 // hasPhrase reports whether toks occur consecutively within one segment of
