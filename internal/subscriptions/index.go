@@ -70,7 +70,14 @@ type Index struct {
 // under the key:
 //
 //	slot (uint32 LE; exactBit set for a single-word query), sig (4 bytes),
-//	plen (uint16 LE), the compiled query (plen bytes, Query.prog)
+//	plen (uint16 LE), at (uint16 LE), the compiled query (plen bytes,
+//	Query.prog)
+//
+// at is the offset in the compiled query of the term the key comes from,
+// when that term is one word or a prefix (noTerm otherwise: a phrase is
+// filed under one of its words). A story that finds the record through
+// the key holds that term, so the check takes it as true without looking
+// it up again (if the story's token is in a field the term allows).
 //
 // Keeping a copy of each compiled query inside its posting lists means a
 // story's candidates are checked while reading memory in order, instead of
@@ -80,7 +87,10 @@ type Index struct {
 // Bytes once written to a posting list are never changed: Remove builds a
 // new slice without the record. So the strings Match hands out (matched
 // terms are slices of a query's prog) stay valid after any later change.
-const recHdr = 10
+const recHdr = 12
+
+// noTerm is a record's at when its key does not prove a term.
+const noTerm = 0xFFFF
 
 type entry struct {
 	id   uint64
@@ -106,9 +116,9 @@ func (ix *Index) Add(s Subscription) error {
 	return nil
 }
 
-func appendRecord(dst []byte, slot uint32, sg sig, prog string) []byte {
+func appendRecord(dst []byte, slot uint32, sg sig, at uint16, prog string) []byte {
 	dst = append(dst, byte(slot), byte(slot>>8), byte(slot>>16), byte(slot>>24), sg[0], sg[1], sg[2], sg[3],
-		byte(len(prog)), byte(len(prog)>>8))
+		byte(len(prog)), byte(len(prog)>>8), byte(at), byte(at>>8))
 	return append(dst, prog...)
 }
 
@@ -174,7 +184,7 @@ func (ix *Index) addLocked(p *prepared) {
 			// deduped.
 			rs |= multiBit
 		}
-		if ix.keys.appendRecord(k.tok, keyHash(k.h, k.pre), k.pre, rs, p.sig, c.Q.prog) && k.pre {
+		if ix.keys.appendRecord(k.tok, keyHash(k.h, k.pre), k.pre, rs, p.sig, k.at, c.Q.prog) && k.pre {
 			ix.npre++
 			if ix.preStarts == nil {
 				ix.preStarts = new([1 << 10]uint64)
@@ -393,7 +403,11 @@ func (ix *Index) find(found []matched, d *Doc) (_ []matched, multi, candidates i
 				continue
 			}
 			candidates++
-			if q := (Query{prog: prog}); q.matches(d) {
+			known := -1
+			if at := int(binary.LittleEndian.Uint16(h[10:])); at != noTerm && u.mask&prog[at+1] != 0 {
+				known = at // the node's field byte allows where u occurs
+			}
+			if q := (Query{prog: prog}); q.eval(d, 0, known) {
 				found = append(found, matched{slot, prog, ""})
 				if slot&multiBit != 0 {
 					multi++
@@ -531,6 +545,7 @@ type key struct {
 	tok string
 	h   uint32 // hashTok(tok)
 	pre bool
+	at  uint16 // offset of the term node when the key proves it, else noTerm
 }
 
 // appendKeys appends the terms q is filed under.
@@ -614,7 +629,7 @@ func (q *Query) termKey(n qnode) (key, float64) {
 	}
 	if n.pre {
 		t := q.firstTok(n)
-		return key{t, n.h, true}, 4 * scale * wordFreq(t)
+		return key{t, n.h, true, uint16(n.at)}, 4 * scale * wordFreq(t)
 	}
 	var best string
 	bestF := 0.0
@@ -627,11 +642,12 @@ func (q *Query) termKey(n qnode) (key, float64) {
 			best, bestF = t, f
 		}
 	}
-	h := n.h // the first token's hash, computed at parse time
+	h, at := n.h, uint16(n.at) // the first token's hash, computed at parse time
 	if n.ntok > 1 {
-		h = hashTok(best)
+		// A phrase: the story having this word does not prove it.
+		h, at = hashTok(best), noTerm
 	}
-	return key{best, h, false}, scale * bestF
+	return key{best, h, false, at}, scale * bestF
 }
 
 // noKeys is the cost of a node that cannot be filed under any term.

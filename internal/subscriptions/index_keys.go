@@ -171,7 +171,7 @@ func (t *keyTable) find(key string, kh uint32, pre bool) []byte {
 
 // appendRecord adds one posting record to key's list, adding the key if
 // it is new, and reports whether it was.
-func (t *keyTable) appendRecord(key string, kh uint32, pre bool, slot uint32, sg sig, prog string) (added bool) {
+func (t *keyTable) appendRecord(key string, kh uint32, pre bool, slot uint32, sg sig, at uint16, prog string) (added bool) {
 	if len(t.slots) == 0 {
 		t.init(32)
 	}
@@ -180,11 +180,11 @@ func (t *keyTable) appendRecord(key string, kh uint32, pre bool, slot uint32, sg
 		// Appending never changes bytes already in the list (see the
 		// note on immutability in index.go), even when it writes into
 		// spare capacity.
-		t.slots[i].list = appendRecord(t.slots[i].list, slot, sg, prog)
+		t.slots[i].list = appendRecord(t.slots[i].list, slot, sg, at, prog)
 		return false
 	}
 	// Most keys hold one or two subscriptions: start small and exact.
-	list := appendRecord(newList(key, pre, nil, recHdr+len(prog)), slot, sg, prog)
+	list := appendRecord(newList(key, pre, nil, recHdr+len(prog)), slot, sg, at, prog)
 	t.insert(i, kh, list)
 	return true
 }

@@ -771,7 +771,7 @@ func (q *Query) termString(n qnode) string {
 // (those not under an exclusion) that occur in d, in the form String prints
 // them, for a "matched: …" line.
 func (q *Query) Match(d *Doc) (ok bool, terms []string) {
-	if !q.eval(d, 0) {
+	if !q.eval(d, 0, -1) {
 		return false, nil
 	}
 	return true, q.appendMatched(nil, d)
@@ -785,7 +785,7 @@ func (q *Query) singleWord() bool {
 }
 
 // matches is Match without the matched terms.
-func (q *Query) matches(d *Doc) bool { return q.eval(d, 0) }
+func (q *Query) matches(d *Doc) bool { return q.eval(d, 0, -1) }
 
 // appendMatched appends the positive terms of q that occur in d.
 func (q *Query) appendMatched(dst []string, d *Doc) []string {
@@ -807,23 +807,25 @@ func (q *Query) appendMatched(dst []string, d *Doc) []string {
 	return dst
 }
 
-func (q *Query) eval(d *Doc, o int) bool {
+// eval reports whether node o matches d. known is the offset of a term
+// already known to be in d (the index found the story through it), or -1.
+func (q *Query) eval(d *Doc, o, known int) bool {
 	n := q.node(o)
 	switch n.op {
 	case opTerm:
-		return q.termIn(d, n)
+		return o == known || q.termIn(d, n)
 	case opNot:
-		return !q.eval(d, n.first)
+		return !q.eval(d, n.first, known)
 	case opAnd:
 		for j := n.first; j < q.end(n); j += q.node(j).size {
-			if !q.eval(d, j) {
+			if !q.eval(d, j, known) {
 				return false
 			}
 		}
 		return true
 	case opOr:
 		for j := n.first; j < q.end(n); j += q.node(j).size {
-			if q.eval(d, j) {
+			if q.eval(d, j, known) {
 				return true
 			}
 		}
