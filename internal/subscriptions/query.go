@@ -784,9 +784,6 @@ func (q *Query) singleWord() bool {
 	return n.op == opTerm && n.fld == fAny && !n.pre && n.ntok == 1
 }
 
-// matches is Match without the matched terms.
-func (q *Query) matches(d *Doc) bool { return q.eval(d, 0, -1) }
-
 // appendMatched appends the positive terms of q that occur in d.
 func (q *Query) appendMatched(dst []string, d *Doc) []string {
 	for o := 0; o < len(q.prog); {
