@@ -1,7 +1,6 @@
 package sources
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -53,17 +52,7 @@ func TestRunQueuesDueSources(t *testing.T) {
 		srcs = append(srcs, config.Source{Name: fmt.Sprintf("fast-%d", i), URL: fmt.Sprintf("%s/%d", fastURL, i), Schedule: "@every 1h"})
 	}
 	h := newHarness(t, nil, srcs, func(c *SchedulerConfig) { c.MaxConcurrent = 3; c.PerHostConcurrent = 2 })
-	polled := make(chan Poll, slowN+fastN)
-	inner := h.sched.handle
-	h.sched.handle = func(ctx context.Context, p Poll) error {
-		err := inner(ctx, p)
-		polled <- p
-		return err
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- h.sched.Run(ctx) }()
+	polled, stop := h.runObserved(slowN + fastN)
 	timeout := time.After(30 * time.Second)
 	for range fastN {
 		select {
@@ -86,8 +75,7 @@ func TestRunQueuesDueSources(t *testing.T) {
 			t.Fatal("the stalled host's queued sources were not polled once it answered")
 		}
 	}
-	cancel()
-	if err := <-stopped; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("Run: %v", err)
 	}
 	if m := slowMax.Load(); m > 2 {

@@ -35,6 +35,32 @@ type harness struct {
 
 type harnessOpt func(*SchedulerConfig)
 
+// runObserved starts the scheduler's Run. Every poll, once handled, is
+// also sent to polled (buffered for buffer polls). stop cancels Run and
+// returns its error, failing the test if Run does not return within 10 s.
+func (h *harness) runObserved(buffer int) (polled <-chan Poll, stop func() error) {
+	ch := make(chan Poll, buffer)
+	inner := h.sched.handle
+	h.sched.handle = func(ctx context.Context, p Poll) error {
+		err := inner(ctx, p)
+		ch <- p
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.sched.Run(ctx) }()
+	return ch, func() error {
+		cancel()
+		select {
+		case err := <-stopped:
+			return err
+		case <-time.After(10 * time.Second):
+			h.t.Fatal("Run did not return after cancel")
+			return nil
+		}
+	}
+}
+
 func newHarness(t *testing.T, client *http.Client, srcs []config.Source, opts ...harnessOpt) *harness {
 	t.Helper()
 	clk := clock.NewFake(t0)

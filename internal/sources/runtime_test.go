@@ -228,17 +228,8 @@ func TestRuntimeAddNoFetch(t *testing.T) {
 func TestAddSourceWhileRunning(t *testing.T) {
 	start := serveBody(t, "application/rss+xml", rss2)
 	added := serveBody(t, "application/rss+xml", rss2)
-	polled := make(chan Poll, 16)
 	h := newHarness(t, nil, []config.Source{{Name: "Start", URL: start.URL, Schedule: "0 0 1 1 *"}})
-	inner := h.sched.handle
-	h.sched.handle = func(ctx context.Context, p Poll) error {
-		err := inner(ctx, p)
-		polled <- p
-		return err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- h.sched.Run(ctx) }()
+	polled, stop := h.runObserved(16)
 	// Run has set up cron before it runs the start-up polls.
 	if p := <-polled; p.Source.Name != "Start" {
 		t.Fatalf("start-up poll of %q", p.Source.Name)
@@ -258,8 +249,7 @@ func TestAddSourceWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := added.count()
-	cancel()
-	if err := <-stopped; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("Run: %v", err)
 	}
 	if added.count() != n {

@@ -351,7 +351,6 @@ func TestPollAll(t *testing.T) {
 func TestRunPollsDueSourcesAndStops(t *testing.T) {
 	srv := serveBody(t, "application/rss+xml", rss2)
 	notYet := serveBody(t, "application/rss+xml", rss2)
-	polled := make(chan Poll, 4)
 	h := newHarness(t, nil, []config.Source{
 		{Name: "Due", URL: srv.URL, Schedule: "@every 1h"},
 		{Name: "Later", URL: notYet.URL, Schedule: "0 0 1 1 *"},
@@ -361,28 +360,13 @@ func TestRunPollsDueSourcesAndStops(t *testing.T) {
 	if err := h.db.PutSourceState(st); err != nil {
 		t.Fatal(err)
 	}
-	inner := h.sched.handle
-	h.sched.handle = func(ctx context.Context, p Poll) error {
-		err := inner(ctx, p)
-		polled <- p
-		return err
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- h.sched.Run(ctx) }()
+	polled, stop := h.runObserved(4)
 	p := <-polled
 	if p.Source.Name != "Due" || !p.First {
 		t.Errorf("start-up poll = %+v", p)
 	}
-	cancel()
-	select {
-	case err := <-stopped:
-		if err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after cancel")
+	if err := stop(); err != nil {
+		t.Errorf("Run: %v", err)
 	}
 	if notYet.count() != 0 {
 		t.Error("a source not yet due was polled at start")
