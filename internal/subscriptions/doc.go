@@ -222,21 +222,6 @@ func head(s string) uint32 {
 	return h
 }
 
-// hasPhrase reports whether toks occur consecutively within one segment of
-// a field in fld.
-func (d *Doc) hasPhrase(toks []string, fld uint8) bool {
-	// Every word must occur somewhere in the fields; their token IDs then
-	// let the occurrences of the first word be extended by integer
-	// compares.
-	var ids [MaxPhraseWords]int32
-	for k, t := range toks {
-		if ids[k] = d.find(t, hashTok(t)); ids[k] == 0 || d.uniq[ids[k]-1].mask&fld == 0 {
-			return false
-		}
-	}
-	return d.idsInRow(ids[:len(toks)], fld)
-}
-
 // idsInRow reports whether the distinct tokens ids (1 + uniq indexes,
 // each present in fld) occur consecutively within one segment of a field
 // in fld.

@@ -10,10 +10,10 @@ import (
 	"frontwire/internal/story"
 )
 
-// TestHasPhraseEqualsScan checks the position-chain phrase search against
+// TestPhraseTermEqualsScan checks the position-chain phrase search against
 // a plain scan of each field's tokens, on texts from a tiny vocabulary so
 // that words repeat and phrases overlap ("a a b").
-func TestHasPhraseEqualsScan(t *testing.T) {
+func TestPhraseTermEqualsScan(t *testing.T) {
 	words := []string{"a", "b", "c", "Ab", "b-a", "A’s"}
 	text := func(t *rapid.T, label string) string {
 		return strings.Join(rapid.SliceOfN(rapid.SampledFrom(words), 0, 12).Draw(t, label), " ")
@@ -45,8 +45,23 @@ func TestHasPhraseEqualsScan(t *testing.T) {
 				}
 			}
 		}
-		if got := d.hasPhrase(phrase, fld); got != want {
-			t.Fatalf("hasPhrase(%q, %d) = %v, want %v in %+v", phrase, fld, got, want, st)
+		// The phrase as a query term, checked as the evaluator checks it.
+		text := `"` + strings.Join(phrase, " ") + `"`
+		switch fld {
+		case fTitle:
+			text = "title:" + text
+		case fSource:
+			text = "source:" + text
+		}
+		q, err := Parse(text)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", text, err)
+		}
+		if n := q.node(0); n.op != opTerm || int(n.ntok) != len(phrase) || n.fld != fld {
+			t.Fatalf("Parse(%q) = %q, not the phrase term", text, q.String())
+		}
+		if got := q.termIn(d, q.node(0)); got != want {
+			t.Fatalf("%s in %+v = %v, want %v", text, st, got, want)
 		}
 	})
 }
