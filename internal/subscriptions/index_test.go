@@ -39,6 +39,13 @@ func ids(h []subscriptions.Hit) []uint64 {
 	return out
 }
 
+// sameAsScan reports whether the Contains scan's IDs are the hits' IDs.
+func sameAsScan(scan []uint64, h []subscriptions.Hit) bool {
+	scan = slices.Clone(scan)
+	slices.Sort(scan)
+	return slices.Equal(scan, ids(h))
+}
+
 func TestIndexMatchesSubscriptions(t *testing.T) {
 	ix := subscriptions.NewIndex()
 	subs := []subscriptions.Subscription{
@@ -129,6 +136,7 @@ func TestIndexEqualsNaiveOnWorkload(t *testing.T) {
 			for _, c := range compiled {
 				ix.AddCompiled(c)
 			}
+			scan := subscriptions.NewContainsScan(compiled)
 			total := 0
 			for _, st := range g.Stories(300) {
 				d := subscriptions.NewDoc(&st)
@@ -137,6 +145,9 @@ func TestIndexEqualsNaiveOnWorkload(t *testing.T) {
 				total += len(want)
 				if !sameHits(got, want) {
 					t.Fatalf("story %s: index %v, naive %v", st.ID, ids(got), ids(want))
+				}
+				if c := scan.Match(d); !sameAsScan(c, want) {
+					t.Fatalf("story %s: Contains scan %v, naive %v", st.ID, c, ids(want))
 				}
 			}
 			if total == 0 {
@@ -222,8 +233,12 @@ func TestIndexEqualsNaiveRandom(t *testing.T) {
 				for _, c := range live {
 					all = append(all, c)
 				}
-				if got, want := ix.Match(d), subscriptions.NaiveMatch(all, d); !sameHits(got, want) {
+				got, want := ix.Match(d), subscriptions.NaiveMatch(all, d)
+				if !sameHits(got, want) {
 					t.Fatalf("story %+v: index %+v, naive %+v", st, got, want)
+				}
+				if c := subscriptions.NewContainsScan(all).Match(d); !sameAsScan(c, want) {
+					t.Fatalf("story %+v: Contains scan %v, naive %+v", st, c, want)
 				}
 			}
 		}
@@ -251,8 +266,12 @@ func FuzzIndexEqualsNaive(f *testing.F) {
 			}
 		}
 		d := subscriptions.NewDoc(&story.Story{Title: title, Text: text, Source: source, Categories: []string{text}})
-		if got, want := ix.Match(d), subscriptions.NaiveMatch(all, d); !sameHits(got, want) {
+		got, want := ix.Match(d), subscriptions.NaiveMatch(all, d)
+		if !sameHits(got, want) {
 			t.Fatalf("index %+v, naive %+v", got, want)
+		}
+		if c := subscriptions.NewContainsScan(all).Match(d); !sameAsScan(c, want) {
+			t.Fatalf("Contains scan %v, naive %+v", c, want)
 		}
 	})
 }
