@@ -16,16 +16,10 @@
 package clusters
 
 import (
-	"encoding/hex"
-	"hash/fnv"
 	"math"
-	"sort"
-	"strconv"
-	"strings"
+	"slices"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"frontwire/internal/story"
 )
@@ -116,43 +110,119 @@ func (c Config) withDefaults() Config {
 }
 
 // Clusterer assigns stories to clusters. It is safe for concurrent use.
+//
+// The window is kept compact (a few hundred bytes per story, no pointers
+// per story for the collector to trace): a story is an entry in a ring in
+// order of assignment, its words are IDs of interned stems in a second
+// ring, and a word's postings are the sequence numbers of the kept stories
+// holding it, ascending. Eviction is strictly first in, first out, so the
+// story leaving is the first posting of each of its words.
 type Clusterer struct {
 	cfg Config
 
-	mu       sync.Mutex
-	entries  []*entry            // kept stories, in order of assignment
-	byID     map[string]*entry   // story ID → entry, for stories seen again
-	byLink   map[string]*entry   // canonical link → latest entry with it
-	clusters map[string]*cluster // roots only
-	// merged maps the ID of a cluster merged into an older one to that
-	// cluster, whose root is found through parent links.
-	merged map[string]*cluster
-	newest time.Time // latest story time seen: the window ends here
-	seq    uint64
-	// words holds, per word, how many kept stories (and background
-	// documents) hold it and which kept stories do.
-	words map[uint64]*word
-	docs  int
-	// minAt is no later than the time of every kept story, so that
-	// evict can tell without a scan that none has left the window.
-	minAt time.Time
+	mu sync.Mutex
+	// ring holds the kept stories, the one of sequence number s at
+	// s&(len(ring)-1); head is the oldest kept, next the number the next
+	// story gets.
+	ring       []entry
+	head, next uint64
+	// feat holds each kept story's block (see entry) at virtual positions
+	// [entry.feat, +blockLen), at p&(len(feat)-1); blocks never wrap, and
+	// the ring's live part is [featHead, featNext).
+	feat               []uint32
+	featHead, featNext uint32
+	byID               map[uint64]uint32 // hash of a story ID → its seq's low 32 bits
+	byLink             map[uint64]uint32 // hash of a canonical link → the latest story with it
+
+	clusters     []cluster
+	freeClusters []uint32
+	// clusterIDs finds a kept cluster (root or merged) by its ID's hash;
+	// suffixed holds the rare IDs made unique with a "-n".
+	clusterIDs map[uint64]uint32
+	suffixed   map[clusterKey]uint32
+	roots      int
+
+	words     map[uint64]uint32 // stem hash → index in wordTab
+	wordTab   []word
+	freeWords []uint32
+	docs      int // kept stories and background documents
+
+	newest int64 // latest story time seen (see nanos): the window ends here
 
 	// Scratch reused by every Assign (under mu), so that scoring a story
 	// allocates nothing per candidate.
-	visit   uint64    // stamp marking the candidates of the current Assign
-	cand    []*entry  // the candidates
-	probe   []*word   // the story's words, rarest first
+	stamp   uint32    // mark[w] == stamp: w is in the new story; stamp+1: in its title too
+	mark    []uint32  // by word
+	visit   uint32    // entry.visit == visit: a candidate of the current Assign
+	cand    []uint32  // the candidates' ring slots
+	probe   []probe   // the new story's words, rarest first
+	fullIDs []uint32  // the new story's words (feats.full order), noWord if not kept
+	joined  []uint32  // roots of the clusters the new story may merge
+	aTitleW float64   // the new story's title words' summed idf
+	aFullW  float64   // all its words' summed idf
+	a32     setsOf32  // its names, numbers and words as 32-bit hashes
+	b32     []uint32  // a candidate's words as 32-bit hashes
 	idfTab  []idfMemo // idf by document frequency, for the current docs
 	idfGen  uint64    // generation of idfTab's valid entries
 	idfDocs int       // docs when idfGen was taken
-	eTitleW []float64 // idf of the new story's title words
-	eFullW  []float64 // idf of the new story's words
+}
+
+const (
+	noWord    = ^uint32(0)
+	noCluster = ^uint32(0)
+	// zeroAt stands for the zero time.Time: far before any real time,
+	// yet far enough from the int64 limits that adding or subtracting a
+	// window cannot overflow.
+	zeroAt = math.MinInt64 / 4
+	maxAt  = math.MaxInt64 / 4
+)
+
+// entry is one kept story: only what comparisons need, and no pointers.
+// Its block in Clusterer.feat is its word IDs (nTitle title words, then
+// the rest of nFull, each part in the order of the stems' hashes), then
+// the low 32 bits of the hashes of its names (nNames), title numbers
+// (nNums) and all numbers (nAllNums), each sorted.
+type entry struct {
+	at                                     int64 // see nanos
+	idH, linkH                             uint64
+	feat                                   uint32 // virtual position of its block
+	cluster                                uint32 // the cluster it joined (may since be merged)
+	visit                                  uint32
+	nFull, nTitle, nNames, nNums, nAllNums uint8
+	flags                                  uint8 // hasID | hasLink
+}
+
+const (
+	hasID   = 1
+	hasLink = 2
+)
+
+func (e *entry) blockLen() uint32 {
+	return uint32(e.nFull) + uint32(e.nNames) + uint32(e.nNums) + uint32(e.nAllNums)
 }
 
 // word is one stem's statistics in the window.
 type word struct {
-	df       int // kept stories and background documents holding it
-	postings map[*entry]struct{}
+	hash uint64
+	df   int32 // kept stories and background documents holding it
+	// post[off:] are the low 32 bits of the seqs of the kept stories
+	// holding the word, ascending; those before off have left.
+	off  uint32
+	post []uint32
+}
+
+func (w *word) live() []uint32 { return w.post[w.off:] }
+
+// probe is one of the new story's words, for picking the rarest.
+type probe struct {
+	id uint32
+	df int32
+}
+
+// setsOf32 are a story's sets as the low 32 bits of their hashes, sorted:
+// the form in which a kept story holds its names and numbers.
+type setsOf32 struct {
+	names, numbers, allNums, full []uint32
 }
 
 // idfMemo is one cached idf value, valid while gen matches idfGen.
@@ -161,68 +231,56 @@ type idfMemo struct {
 	v   float64
 }
 
-// entry is one story as the Clusterer remembers it: only what comparisons need.
-type entry struct {
-	id      string
-	link    string
-	at      time.Time
-	cluster *cluster
-	seq     uint64   // order of assignment, for ties
-	title   []uint64 // stems of the title's words, sorted, distinct
-	full    []uint64 // stems of title and lead
-	names   []uint64 // stems of the title's capitalised words (not its first)
-	numbers []uint64 // numbers in the title
-	allNums []uint64 // numbers in title and lead
-	// titleW and fullW are the words of title and full, set when the
-	// entry is indexed, so that scoring reads their frequencies without
-	// a map lookup.
-	titleW []*word
-	fullW  []*word
-	visit  uint64 // the Clusterer's visit stamp when last a candidate
-}
-
 // cluster is a set in a union-find forest: a merged cluster points at the
 // cluster it joined (parent) and the root is the canonical cluster. Entries
-// keep pointing at the cluster they joined, so a merge touches no entry.
+// keep the cluster they joined, so a merge touches no entry.
 type cluster struct {
-	id     string
-	parent *cluster  // nil for a root
-	born   uint64    // seq of its first story: the lower, the older
-	last   time.Time // time of its newest story (roots)
-	size   int       // stories kept (roots)
-	// aliases are the IDs of the clusters merged into this root, dropped
-	// from Clusterer.merged when the root is evicted.
-	aliases []string
+	h      uint64 // its ID's hash; the ID is formatClusterID(h, n)
+	born   uint64 // seq of its first story: the lower, the older
+	n      uint32
+	parent uint32 // noCluster for a root
+	// alias chains the clusters merged into a root, which are forgotten
+	// with it.
+	alias uint32
+	size  int32 // stories kept (roots)
 }
 
-// root returns k's canonical cluster, shortening the path on the way.
-func root(k *cluster) *cluster {
-	r := k
-	for r.parent != nil {
-		r = r.parent
-	}
-	for k.parent != nil {
-		next := k.parent
-		k.parent = r
-		k = next
-	}
-	return r
+type clusterKey struct {
+	h uint64
+	n uint32
 }
 
 // New returns a Clusterer with cfg, its zero fields set to the defaults.
 func New(cfg Config) *Clusterer {
 	return &Clusterer{
-		cfg:      cfg.withDefaults(),
-		byID:     make(map[string]*entry),
-		byLink:   make(map[string]*entry),
-		clusters: make(map[string]*cluster),
-		merged:   make(map[string]*cluster),
-		words:    make(map[uint64]*word),
+		cfg:        cfg.withDefaults(),
+		head:       1,
+		next:       1,
+		byID:       make(map[uint64]uint32),
+		byLink:     make(map[uint64]uint32),
+		clusterIDs: make(map[uint64]uint32),
+		suffixed:   make(map[clusterKey]uint32),
+		words:      make(map[uint64]uint32),
+		newest:     zeroAt,
 	}
 }
 
 // Config returns the configuration in use, defaults filled in.
 func (c *Clusterer) Config() Config { return c.cfg }
+
+// nanos is t in Unix nanoseconds, clamped so that window arithmetic cannot
+// overflow; the zero time is zeroAt.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return zeroAt
+	case t.Year() < 1700:
+		return zeroAt + 1
+	case t.Year() > 2200:
+		return maxAt
+	}
+	return t.UnixNano()
+}
 
 // Assign puts st in the cluster of the earlier story in the window that it
 // resembles most, if any scores at or above the threshold, or else in a new
@@ -240,126 +298,202 @@ func (c *Clusterer) Config() Config { return c.cfg }
 // story's cluster; a story whose ID was assigned before gets the same
 // cluster again with isNew false. The story's time is FirstSeen, else
 // Published, else the newest time seen so far.
+//
+// Stories leave the window in the order they were assigned: the oldest
+// assigned goes once it is older than Window before the newest time seen,
+// or once MaxStories are kept. A story assigned after a later-timed one
+// (times out of order) may stay behind it past the window; it is then no
+// candidate and no match by ID or link, as if gone, but still counts in
+// the words' frequencies until it leaves.
 func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
-	// Features are computed outside the lock: they are the costly part and
-	// depend on the story alone.
-	e := features(st)
+	// Features are computed outside the lock: they are the costly part
+	// that depends on the story alone.
+	f := features(st)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
-	if e.at.IsZero() {
-		e.at = c.newest
+	at := c.newest
+	if !f.at.IsZero() {
+		at = nanos(f.at)
 	}
-	if e.at.After(c.newest) {
-		c.newest = e.at
-	}
+	c.newest = max(c.newest, at)
 	c.evict()
+	window := int64(min(c.cfg.Window, time.Duration(maxAt)))
+	cutoff := c.newest - window
 
-	if e.id != "" {
-		if old, ok := c.byID[e.id]; ok {
-			return root(old.cluster).id, false
+	if f.hasID {
+		if s, ok := c.byID[f.idH]; ok {
+			if o := &c.ring[s&c.mask()]; o.at >= cutoff {
+				return c.idOf(c.root(o.cluster)), false
+			}
 		}
 	}
 
-	var best *entry
-	if e.link != "" {
-		if old, ok := c.byLink[e.link]; ok {
-			best = old
+	best := noWord // a ring slot
+	if f.hasLink {
+		if s, ok := c.byLink[f.linkH]; ok && c.ring[s&c.mask()].at >= cutoff {
+			best = s & c.mask()
 		}
 	}
 	// joined are the roots of the clusters st resembles enough to merge.
-	var joined []*cluster
-	linked := best != nil
-	bestScore := -1.0
-	c.prepareScoring(e)
-	for _, o := range c.candidates(e) {
-		if absDur(e.at.Sub(o.at)) > c.cfg.Window {
+	c.joined = c.joined[:0]
+	linked := best != noWord
+	bestScore, bestSeq := -1.0, uint64(0)
+	if linked {
+		bestSeq = c.seqOf(best)
+	}
+	c.prepareScoring(f)
+	for _, slot := range c.candidates(f) {
+		o := &c.ring[slot]
+		if d := at - o.at; d > window || -d > window || o.at < cutoff {
 			continue
 		}
-		s := c.score(e, o)
+		s := c.score(f, o)
 		if s >= c.cfg.MergeThreshold {
-			joined = addRoot(joined, root(o.cluster))
+			c.joined = addRoot(c.joined, c.root(o.cluster))
 		}
 		// Ties go to the earlier story, so the outcome does not
-		// depend on map order.
-		if !linked && s >= c.cfg.Threshold && (s > bestScore || s == bestScore && o.seq < best.seq) {
-			best, bestScore = o, s
+		// depend on the order of the candidates.
+		if !linked && s >= c.cfg.Threshold {
+			if seq := c.seqOf(slot); s > bestScore || s == bestScore && seq < bestSeq {
+				best, bestScore, bestSeq = slot, s, seq
+			}
 		}
 	}
 
-	if best != nil {
-		joined = addRoot(joined, root(best.cluster))
-		e.cluster = c.merge(joined)
-		isNew = false
+	var k uint32
+	if best != noWord {
+		c.joined = addRoot(c.joined, c.root(c.ring[best].cluster))
+		k = c.merge(c.joined)
 	} else {
-		e.cluster = &cluster{id: newClusterID(st)}
 		// Two different stories whose first members hash alike would
 		// share an ID; tell them apart rather than merge them.
-		for n := 1; c.clusters[e.cluster.id] != nil || c.merged[e.cluster.id] != nil; n++ {
-			e.cluster.id = newClusterID(st) + "-" + strconv.Itoa(n)
+		n := uint32(0)
+		for c.findCluster(f.clusterH, n) != noCluster {
+			n++
 		}
-		e.cluster.born = c.seq + 1
-		c.clusters[e.cluster.id] = e.cluster
+		k = c.newCluster(f.clusterH, n, c.next)
 		isNew = true
 	}
-	if e.at.After(e.cluster.last) {
-		e.cluster.last = e.at
-	}
-	// e.cluster is a root here: the one joined (after any merge) or new.
-	e.cluster.size++
-	c.seq++
-	e.seq = c.seq
-	if len(c.entries) == 0 || e.at.Before(c.minAt) {
-		c.minAt = e.at
-	}
-	c.entries = append(c.entries, e)
-	if e.id != "" {
-		c.byID[e.id] = e
-	}
-	if e.link != "" {
-		c.byLink[e.link] = e
-	}
-	c.index(e, 1)
+	// k is a root here: the one joined (after any merge) or new.
+	c.clusters[k].size++
+	c.add(f, at, k)
 	c.evict()
-	return e.cluster.id, isNew
+	return c.idOf(k), isNew
+}
+
+func (c *Clusterer) mask() uint32 { return uint32(len(c.ring) - 1) }
+
+// seqOf is the sequence number of the kept story in ring slot slot.
+func (c *Clusterer) seqOf(slot uint32) uint64 {
+	return c.head + uint64((slot-uint32(c.head))&c.mask())
 }
 
 // addRoot adds r to roots unless it is there already.
-func addRoot(roots []*cluster, r *cluster) []*cluster {
-	for _, x := range roots {
-		if x == r {
-			return roots
-		}
+func addRoot(roots []uint32, r uint32) []uint32 {
+	if slices.Contains(roots, r) {
+		return roots
 	}
 	return append(roots, r)
 }
 
+// root returns k's canonical cluster, shortening the path on the way.
+func (c *Clusterer) root(k uint32) uint32 {
+	r := k
+	for c.clusters[r].parent != noCluster {
+		r = c.clusters[r].parent
+	}
+	for c.clusters[k].parent != noCluster {
+		next := c.clusters[k].parent
+		c.clusters[k].parent = r
+		k = next
+	}
+	return r
+}
+
+func (c *Clusterer) idOf(k uint32) string {
+	return formatClusterID(c.clusters[k].h, c.clusters[k].n)
+}
+
+// findCluster returns the kept cluster whose ID is (h, n), or noCluster.
+func (c *Clusterer) findCluster(h uint64, n uint32) uint32 {
+	var k uint32
+	var ok bool
+	if n == 0 {
+		k, ok = c.clusterIDs[h]
+	} else {
+		k, ok = c.suffixed[clusterKey{h, n}]
+	}
+	if !ok {
+		return noCluster
+	}
+	return k
+}
+
+func (c *Clusterer) newCluster(h uint64, n uint32, born uint64) uint32 {
+	var k uint32
+	if last := len(c.freeClusters) - 1; last >= 0 {
+		k = c.freeClusters[last]
+		c.freeClusters = c.freeClusters[:last]
+	} else {
+		k = uint32(len(c.clusters))
+		c.clusters = append(c.clusters, cluster{})
+	}
+	c.clusters[k] = cluster{h: h, n: n, born: born, parent: noCluster, alias: noCluster}
+	if n == 0 {
+		c.clusterIDs[h] = k
+	} else {
+		c.suffixed[clusterKey{h, n}] = k
+	}
+	c.roots++
+	return k
+}
+
 // merge unites the root clusters roots (at least one) under the oldest
 // and returns it.
-func (c *Clusterer) merge(roots []*cluster) *cluster {
+func (c *Clusterer) merge(roots []uint32) uint32 {
 	oldest := roots[0]
 	for _, r := range roots[1:] {
-		if r.born < oldest.born {
+		if c.clusters[r].born < c.clusters[oldest].born {
 			oldest = r
 		}
 	}
+	o := &c.clusters[oldest]
 	for _, r := range roots {
 		if r == oldest {
 			continue
 		}
-		r.parent = oldest
-		oldest.size += r.size
-		if r.last.After(oldest.last) {
-			oldest.last = r.last
+		k := &c.clusters[r]
+		k.parent = oldest
+		o.size += k.size
+		// r and the clusters merged into it join oldest's chain.
+		tail := r
+		for c.clusters[tail].alias != noCluster {
+			tail = c.clusters[tail].alias
 		}
-		oldest.aliases = append(oldest.aliases, r.id)
-		oldest.aliases = append(oldest.aliases, r.aliases...)
-		r.aliases = nil
-		delete(c.clusters, r.id)
-		c.merged[r.id] = r
+		c.clusters[tail].alias = o.alias
+		o.alias = r
+		c.roots--
 	}
 	return oldest
+}
+
+// freeCluster forgets the root r and every cluster merged into it.
+func (c *Clusterer) freeCluster(r uint32) {
+	for k := r; k != noCluster; {
+		cl := &c.clusters[k]
+		if cl.n == 0 {
+			delete(c.clusterIDs, cl.h)
+		} else {
+			delete(c.suffixed, clusterKey{cl.h, cl.n})
+		}
+		next := cl.alias
+		*cl = cluster{parent: noCluster, alias: noCluster}
+		c.freeClusters = append(c.freeClusters, k)
+		k = next
+	}
+	c.roots--
 }
 
 // Canonical returns the ID of the cluster that the cluster id was merged
@@ -367,169 +501,268 @@ func (c *Clusterer) merge(roots []*cluster) *cluster {
 // already evicted). Records filed under a cluster's ID before a merge are
 // found again through it.
 func (c *Clusterer) Canonical(id string) string {
+	h, n, ok := parseClusterID(id)
+	if !ok {
+		return id
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if k, ok := c.merged[id]; ok {
-		return root(k).id
+	k := c.findCluster(h, n)
+	if k == noCluster || c.clusters[k].parent == noCluster {
+		return id
 	}
-	return id
+	return c.idOf(c.root(k))
 }
 
 // Len returns the number of stories and clusters kept.
 func (c *Clusterer) Len() (stories, clusters int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.entries), len(c.clusters)
+	return int(c.next - c.head), c.roots
 }
 
-// index adds (delta 1) or removes (-1) e's words to the document
-// frequencies and the postings.
-func (c *Clusterer) index(e *entry, delta int) {
-	c.docs += delta
-	if delta > 0 {
-		e.fullW = make([]*word, len(e.full))
-		e.titleW = make([]*word, len(e.title))
+// wordOf returns the word of stem hash h, adding it when create is set;
+// noWord when it is not kept and create is not set.
+func (c *Clusterer) wordOf(h uint64, create bool) uint32 {
+	if id, ok := c.words[h]; ok {
+		return id
 	}
-	t := 0
-	for i, h := range e.full {
-		w := c.words[h]
-		if w == nil {
-			if delta < 0 {
-				continue
-			}
-			w = &word{}
-			c.words[h] = w
+	if !create {
+		return noWord
+	}
+	var id uint32
+	if last := len(c.freeWords) - 1; last >= 0 {
+		id = c.freeWords[last]
+		c.freeWords = c.freeWords[:last]
+		w := &c.wordTab[id]
+		*w = word{hash: h, post: w.post[:0]}
+	} else {
+		id = uint32(len(c.wordTab))
+		c.wordTab = append(c.wordTab, word{hash: h})
+	}
+	c.words[h] = id
+	return id
+}
+
+// add keeps the story of f, at time at, in cluster k, and indexes its words.
+func (c *Clusterer) add(f *feats, at int64, k uint32) {
+	if c.next-c.head == uint64(len(c.ring)) {
+		c.growRing()
+	}
+	seq := c.next
+	c.next++
+	slot := uint32(seq) & c.mask()
+	e := &c.ring[slot]
+	*e = entry{at: at, idH: f.idH, linkH: f.linkH, cluster: k}
+	if f.hasID {
+		e.flags |= hasID
+		c.byID[f.idH] = uint32(seq)
+	}
+	if f.hasLink {
+		e.flags |= hasLink
+		c.byLink[f.linkH] = uint32(seq)
+	}
+	// Counts are bytes: the sets hold at most maxTokens words, except a
+	// pathological title's names, of which the first 255 (by hash) count.
+	e.nFull = uint8(len(f.full))
+	e.nTitle = uint8(len(f.title))
+	e.nNames = uint8(min(len(c.a32.names), 255))
+	e.nNums = uint8(len(c.a32.numbers))
+	e.nAllNums = uint8(len(c.a32.allNums))
+	n := e.blockLen()
+	e.feat = c.allocFeat(n)
+	fm := uint32(len(c.feat) - 1)
+	blk := c.feat[e.feat&fm : e.feat&fm+n]
+
+	// Words, title first, each part in hash order (see entry), as
+	// prepareScoring summed the new story's weights.
+	c.docs++
+	i, t := 0, 0
+	place := func(fi int) {
+		id := c.fullIDs[fi]
+		if id == noWord {
+			id = c.wordOf(f.full[fi], true)
 		}
-		w.df += delta
-		if delta > 0 {
-			e.fullW[i] = w
-			// title is a subset of full, both sorted.
-			for t < len(e.title) && e.title[t] < h {
-				t++
+		w := &c.wordTab[id]
+		w.df++
+		if len(w.post) == cap(w.post) && w.off > 0 && int(w.off) >= len(w.post)/2 {
+			// Most of the slice is postings of stories gone: move the
+			// live ones down rather than grow it.
+			w.post = w.post[:copy(w.post, w.post[w.off:])]
+			w.off = 0
+		}
+		w.post = append(w.post, uint32(seq))
+		blk[i] = id
+		i++
+	}
+	for fi, h := range f.full {
+		if t < len(f.title) && f.title[t] == h {
+			place(fi)
+			t++
+		}
+	}
+	t = 0
+	for fi, h := range f.full {
+		if t < len(f.title) && f.title[t] == h {
+			t++
+			continue
+		}
+		place(fi)
+	}
+	i += copy(blk[i:], c.a32.names[:e.nNames])
+	i += copy(blk[i:], c.a32.numbers)
+	copy(blk[i:], c.a32.allNums)
+}
+
+func (c *Clusterer) growRing() {
+	old, oldMask := c.ring, uint64(len(c.ring)-1)
+	c.ring = make([]entry, max(64, 2*len(old)))
+	mask := uint64(len(c.ring) - 1)
+	for s := c.head; s != c.next; s++ {
+		c.ring[s&mask] = old[s&oldMask]
+	}
+}
+
+// allocFeat returns the virtual position of a new block of n words at the
+// end of the feat ring, growing the ring when it is full. A block that
+// would wrap starts at the ring's beginning instead.
+func (c *Clusterer) allocFeat(n uint32) uint32 {
+	for {
+		if size := uint32(len(c.feat)); size > 0 {
+			p := c.featNext
+			if off := p & (size - 1); off+n > size {
+				p += size - off
 			}
-			if t < len(e.title) && e.title[t] == h {
-				e.titleW[t] = w
+			if p+n-c.featHead <= size {
+				c.featNext = p + n
+				return p
 			}
-			if w.postings == nil {
-				w.postings = make(map[*entry]struct{})
-			}
-			w.postings[e] = struct{}{}
+		}
+		c.growFeat(n)
+	}
+}
+
+// growFeat doubles the feat ring (at least) until n more words fit. With
+// sizes powers of two, a block that did not wrap before does not after.
+func (c *Clusterer) growFeat(n uint32) {
+	old := c.feat
+	size := max(1024, 2*len(old))
+	for uint32(size) < c.featNext-c.featHead+2*n {
+		size *= 2
+	}
+	c.feat = make([]uint32, size)
+	if len(old) == 0 {
+		return
+	}
+	oldMask, mask := uint32(len(old)-1), uint32(size-1)
+	for p := c.featHead; p != c.featNext; p++ {
+		c.feat[p&mask] = old[p&oldMask]
+	}
+}
+
+// evict drops the oldest assigned stories while the oldest is older than
+// the window or more than MaxStories are kept, and with them the clusters
+// left empty.
+func (c *Clusterer) evict() {
+	cutoff := c.newest - int64(min(c.cfg.Window, time.Duration(maxAt)))
+	for c.head != c.next {
+		e := &c.ring[uint32(c.head)&c.mask()]
+		if c.next-c.head <= uint64(c.cfg.MaxStories) && e.at >= cutoff {
+			return
+		}
+		c.forget(e, uint32(c.head))
+		c.head++
+		if c.head == c.next {
+			c.featHead = c.featNext
 		} else {
-			delete(w.postings, e)
+			c.featHead = c.ring[uint32(c.head)&c.mask()].feat
+		}
+	}
+}
+
+// forget removes the kept story e, of sequence number seq (low bits), from
+// the maps, the word statistics and its cluster.
+func (c *Clusterer) forget(e *entry, seq uint32) {
+	if e.flags&hasID != 0 && c.byID[e.idH] == seq {
+		delete(c.byID, e.idH)
+	}
+	if e.flags&hasLink != 0 && c.byLink[e.linkH] == seq {
+		delete(c.byLink, e.linkH)
+	}
+	c.docs--
+	fm := uint32(len(c.feat) - 1)
+	for _, id := range c.feat[e.feat&fm : e.feat&fm+uint32(e.nFull)] {
+		w := &c.wordTab[id]
+		// Stories leave in the order they came, so e's posting is the
+		// first live one of each of its words.
+		w.off++
+		w.df--
+		switch live := uint32(len(w.post)) - w.off; {
+		case live == 0:
+			w.post, w.off = w.post[:0], 0
+		case cap(w.post) >= 64 && live*4 <= uint32(cap(w.post)):
+			// A word that was common and is no longer: give the memory back.
+			w.post, w.off = append(make([]uint32, 0, 2*live), w.post[w.off:]...), 0
 		}
 		if w.df <= 0 {
-			delete(c.words, h)
+			delete(c.words, w.hash)
+			if cap(w.post) > 8 {
+				w.post = nil
+			}
+			c.freeWords = append(c.freeWords, id)
 		}
 	}
-	if delta < 0 {
-		// Dropped from the window: let the words go with it.
-		e.fullW, e.titleW = nil, nil
+	r := c.root(e.cluster)
+	if c.clusters[r].size--; c.clusters[r].size <= 0 {
+		c.freeCluster(r)
 	}
 }
 
-// candidates returns the kept stories sharing one of e's rarest words.
-// Two reports of one event share their rarest words (names, places); a
-// word most stories hold would bring in most of the window for nothing.
-// The slice is the Clusterer's scratch, valid until the next call.
-func (c *Clusterer) candidates(e *entry) []*entry {
-	// e is not indexed yet: its words are looked up here, once.
+// candidates returns the ring slots of the kept stories sharing one of the
+// new story's rarest words (prepareScoring looked its words up). Two
+// reports of one event share their rarest words (names, places); a word
+// most stories hold would bring in most of the window for nothing. The
+// slice is the Clusterer's scratch, valid until the next call.
+func (c *Clusterer) candidates(f *feats) []uint32 {
 	c.probe = c.probe[:0]
-	hashes := e.full
-	for _, h := range hashes {
-		if w := c.words[h]; w != nil && len(w.postings) > 0 {
-			c.probe = append(c.probe, w)
+	for _, id := range c.fullIDs {
+		if id != noWord && len(c.wordTab[id].live()) > 0 {
+			c.probe = append(c.probe, probe{id, c.wordTab[id].df})
 		}
 	}
-	// Rarest first; among equally rare words, the lower hash, as before.
-	// Words absent from the window hold no postings and were left out,
-	// which skips them just as probing them would.
-	sort.SliceStable(c.probe, func(i, j int) bool { return c.probe[i].df < c.probe[j].df })
-	c.visit++
+	// Rarest first; among equally rare words, the lower hash (the order
+	// of f.full). Words absent from the window hold no postings and were
+	// left out, which skips them just as probing them would.
+	slices.SortStableFunc(c.probe, func(a, b probe) int { return int(a.df) - int(b.df) })
+	if c.visit++; c.visit == 0 {
+		// The stamp wrapped: clear the old marks.
+		for i := range c.ring {
+			c.ring[i].visit = 0
+		}
+		c.visit = 1
+	}
 	c.cand = c.cand[:0]
-	for n, w := range c.probe {
+	mask := c.mask()
+	for n, p := range c.probe {
 		if n == probeWords {
 			break
 		}
-		for o := range w.postings {
-			if o.visit != c.visit {
+		for _, s := range c.wordTab[p.id].live() {
+			if o := &c.ring[s&mask]; o.visit != c.visit {
 				o.visit = c.visit
-				c.cand = append(c.cand, o)
+				c.cand = append(c.cand, s&mask)
 			}
 		}
 	}
 	return c.cand
 }
 
-// evict drops stories older than the window and, past MaxStories, the
-// oldest ones, and with them the clusters left empty.
-func (c *Clusterer) evict() {
-	cutoff := c.newest.Add(-c.cfg.Window)
-	excess := len(c.entries) - c.cfg.MaxStories
-	if len(c.entries) == 0 || !c.minAt.Before(cutoff) {
-		// No kept story has left the window: only the cap can drop
-		// any, and it drops the first ones.
-		if excess <= 0 {
-			return
-		}
-		for i, e := range c.entries[:excess] {
-			c.forget(e)
-			c.entries[i] = nil
-		}
-		c.entries = c.entries[excess:]
-		return
-	}
-	keep := c.entries[:0]
-	var minAt time.Time
-	for i, e := range c.entries {
-		if i < excess || e.at.Before(cutoff) {
-			c.forget(e)
-			continue
-		}
-		if len(keep) == 0 || e.at.Before(minAt) {
-			minAt = e.at
-		}
-		keep = append(keep, e)
-	}
-	// Clear the tail so dropped entries can be collected.
-	for i := len(keep); i < len(c.entries); i++ {
-		c.entries[i] = nil
-	}
-	c.entries = keep
-	c.minAt = minAt
-}
-
-func (c *Clusterer) forget(e *entry) {
-	if e.id != "" && c.byID[e.id] == e {
-		delete(c.byID, e.id)
-	}
-	if e.link != "" && c.byLink[e.link] == e {
-		delete(c.byLink, e.link)
-	}
-	c.index(e, -1)
-	r := root(e.cluster)
-	r.size--
-	if r.size <= 0 {
-		delete(c.clusters, r.id)
-		for _, id := range r.aliases {
-			delete(c.merged, id)
-		}
-	}
-}
-
-// idf is a word's weight: rare words in the window weigh most. The
-// smoothing keeps a word seen once from weighing without bound and gives
-// words never seen the highest weight.
-func (c *Clusterer) idf(h uint64) float64 {
-	df := 0
-	if w := c.words[h]; w != nil {
-		df = w.df
-	}
-	return c.idfOfDF(df)
-}
-
-// idfOfDF is idf for a word held by df documents. The logarithm is most
-// of the cost of scoring, and within one Assign it depends on df alone,
-// so each value is computed once per generation of docs.
+// idfOfDF is a word's weight for a word held by df documents: rare words
+// in the window weigh most. The smoothing keeps a word seen once from
+// weighing without bound and gives words never seen the highest weight.
+// The logarithm is most of the cost of scoring, and within one Assign it
+// depends on df alone, so each value is computed once per generation of
+// docs.
 func (c *Clusterer) idfOfDF(df int) float64 {
 	if c.idfDocs != c.docs || c.idfGen == 0 {
 		c.idfGen++
@@ -546,318 +779,151 @@ func (c *Clusterer) idfOfDF(df int) float64 {
 	return m.v
 }
 
-// prepareScoring computes the weights of e's words for the current
-// window, before e is indexed, for score to read.
-func (c *Clusterer) prepareScoring(e *entry) {
-	c.eFullW = c.eFullW[:0]
-	for _, h := range e.full {
-		c.eFullW = append(c.eFullW, c.idf(h))
+// prepareScoring looks up the new story's words, marks them for score,
+// sums their weights in the current window (title words first, as a kept
+// story's block orders them) and takes the 32-bit forms of its sets.
+func (c *Clusterer) prepareScoring(f *feats) {
+	if c.stamp += 2; c.stamp < 2 {
+		// The stamp wrapped: clear the old marks.
+		clear(c.mark)
+		c.stamp = 2
 	}
-	c.eTitleW = c.eTitleW[:0]
-	for _, h := range e.title {
-		c.eTitleW = append(c.eTitleW, c.idf(h))
+	c.fullIDs = c.fullIDs[:0]
+	for _, h := range f.full {
+		c.fullIDs = append(c.fullIDs, c.wordOf(h, false))
 	}
-}
-
-// weightedJaccard of two sorted word sets, each word weighing its IDF:
-// a's weights are given (aw), b's are read from its words (bw).
-func (c *Clusterer) weightedJaccard(a []uint64, aw []float64, b []uint64, bw []*word) float64 {
-	var inter, union float64
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case j == len(b) || i < len(a) && a[i] < b[j]:
-			union += aw[i]
-			i++
-		case i == len(a) || b[j] < a[i]:
-			union += c.idfOfDF(bw[j].df)
-			j++
-		default:
-			w := aw[i]
-			inter += w
-			union += w
-			i++
-			j++
+	if n := len(c.wordTab); len(c.mark) < n {
+		c.mark = append(c.mark, make([]uint32, n-len(c.mark))...)
+	}
+	weight := func(id uint32) float64 {
+		if id == noWord {
+			return c.idfOfDF(0)
+		}
+		return c.idfOfDF(int(c.wordTab[id].df))
+	}
+	c.aTitleW, c.aFullW = 0, 0
+	t := 0
+	for i, h := range f.full {
+		if t < len(f.title) && f.title[t] == h {
+			t++
+			w := weight(c.fullIDs[i])
+			c.aTitleW += w
+			c.aFullW += w
+			if id := c.fullIDs[i]; id != noWord {
+				c.mark[id] = c.stamp + 1
+			}
 		}
 	}
+	t = 0
+	for i, h := range f.full {
+		if t < len(f.title) && f.title[t] == h {
+			t++
+			continue
+		}
+		c.aFullW += weight(c.fullIDs[i])
+		if id := c.fullIDs[i]; id != noWord {
+			c.mark[id] = c.stamp
+		}
+	}
+	c.a32.names = lows(c.a32.names[:0], f.names)
+	c.a32.numbers = lows(c.a32.numbers[:0], f.numbers)
+	c.a32.allNums = lows(c.a32.allNums[:0], f.allNums)
+	c.a32.full = lows(c.a32.full[:0], f.full)
+}
+
+// lows appends the low 32 bits of hs to dst, sorted.
+func lows(dst []uint32, hs []uint64) []uint32 {
+	for _, h := range hs {
+		dst = append(dst, uint32(h))
+	}
+	slices.Sort(dst)
+	return dst
+}
+
+// score is how alike the story being assigned, f (whose words
+// prepareScoring marked and weighed), and the kept story o are, in [0, 1]:
+// TitleWeight × the weighted Jaccard similarity of their titles' words,
+// plus the rest × that of all their words, each word weighing its idf.
+func (c *Clusterer) score(f *feats, o *entry) float64 {
+	if len(f.full) == 0 || o.nFull == 0 {
+		return 0
+	}
+	fm := uint32(len(c.feat) - 1)
+	blk := c.feat[o.feat&fm : o.feat&fm+o.blockLen()]
+	// The intersections, and the weights of o's words that f lacks: the
+	// union is f's weight plus those.
+	var interT, restT, interF, restF float64
+	for _, id := range blk[:o.nTitle] {
+		w := c.idfOfDF(int(c.wordTab[id].df))
+		switch c.mark[id] {
+		case c.stamp + 1:
+			interT += w
+			interF += w
+		case c.stamp:
+			restT += w
+			interF += w
+		default:
+			restT += w
+			restF += w
+		}
+	}
+	for _, id := range blk[o.nTitle:o.nFull] {
+		w := c.idfOfDF(int(c.wordTab[id].df))
+		if m := c.mark[id]; m == c.stamp || m == c.stamp+1 {
+			interF += w
+		} else {
+			restF += w
+		}
+	}
+	s := c.cfg.TitleWeight*ratio(interT, c.aTitleW+restT) + (1-c.cfg.TitleWeight)*ratio(interF, c.aFullW+restF)
+	if s < c.cfg.Threshold && s < c.cfg.MergeThreshold {
+		// The penalties only lower a score, and this one already
+		// decides nothing.
+		return s
+	}
+	names := blk[o.nFull : uint32(o.nFull)+uint32(o.nNames)]
+	nums := blk[uint32(o.nFull)+uint32(o.nNames) : uint32(o.nFull)+uint32(o.nNames)+uint32(o.nNums)]
+	allNums := blk[uint32(o.nFull)+uint32(o.nNames)+uint32(o.nNums):]
+	// "25% tariffs on cars" and "50% on steel": each title has a number
+	// the other story never mentions.
+	if missing(c.a32.numbers, allNums) && missing(nums, c.a32.allNums) {
+		s *= c.cfg.NumberPenalty
+	}
+	// "Witkoff meets Putin in Moscow" and "Witkoff meets Zelensky in
+	// Kyiv": each title names someone or somewhere the other story never
+	// mentions.
+	if missing(names, c.a32.full) {
+		c.b32 = c.b32[:0]
+		for _, id := range blk[:o.nFull] {
+			c.b32 = append(c.b32, uint32(c.wordTab[id].hash))
+		}
+		slices.Sort(c.b32)
+		if missing(c.a32.names, c.b32) {
+			s *= c.cfg.NamePenalty
+		}
+	}
+	return s
+}
+
+func ratio(inter, union float64) float64 {
 	if union == 0 {
 		return 0
 	}
 	return inter / union
 }
 
-// score is how alike the story being assigned, a (whose word weights
-// prepareScoring computed), and the kept story b are, in [0, 1].
-func (c *Clusterer) score(a, b *entry) float64 {
-	if len(a.full) == 0 || len(b.full) == 0 {
-		return 0
-	}
-	s := c.cfg.TitleWeight*c.weightedJaccard(a.title, c.eTitleW, b.title, b.titleW) + (1-c.cfg.TitleWeight)*c.weightedJaccard(a.full, c.eFullW, b.full, b.fullW)
-	// "25% tariffs on cars" and "50% on steel": each title has a number
-	// the other story never mentions.
-	if missing(a.numbers, b.allNums) && missing(b.numbers, a.allNums) {
-		s *= c.cfg.NumberPenalty
-	}
-	// "Witkoff meets Putin in Moscow" and "Witkoff meets Zelensky in
-	// Kyiv": each title names someone or somewhere the other story never
-	// mentions.
-	if missing(a.names, b.full) && missing(b.names, a.full) {
-		s *= c.cfg.NamePenalty
-	}
-	return s
-}
-
 // missing reports whether some element of sorted set a is not in sorted set b.
-func missing(a, b []uint64) bool {
+func missing(a, b []uint32) bool {
+	j := 0
 	for _, x := range a {
-		i := sort.Search(len(b), func(i int) bool { return b[i] >= x })
-		if i == len(b) || b[i] != x {
+		for j < len(b) && b[j] < x {
+			j++
+		}
+		if j == len(b) || b[j] != x {
 			return true
 		}
 	}
 	return false
-}
-
-// features extracts what Assign compares from st.
-func features(st *story.Story) *entry {
-	e := &entry{id: st.ID, link: st.Link, at: st.FirstSeen}
-	if e.at.IsZero() {
-		e.at = st.Published
-	}
-	lead := st.Summary
-	if lead == "" {
-		lead = st.Text
-	}
-	lead = firstSentence(lead)
-
-	var toks []string
-	toks = story.AppendTokens(toks, st.Title)
-	nTitle := len(toks)
-	toks = story.AppendTokens(toks, lead)
-	if len(toks) > maxTokens {
-		toks = toks[:maxTokens]
-	}
-	nTitle = min(nTitle, len(toks))
-	for i, t := range toks {
-		if isNumber(t) {
-			h := hashString(t)
-			e.allNums = insertSorted(e.allNums, h)
-			if i < nTitle {
-				e.numbers = insertSorted(e.numbers, h)
-			}
-			// Numbers count as words too: a shared casualty figure
-			// is strong evidence.
-		} else if isStopword(t) || !hasLetter(t) {
-			continue
-		}
-		h := hashString(stem(t))
-		e.full = insertSorted(e.full, h)
-		if i < nTitle {
-			e.title = insertSorted(e.title, h)
-		}
-	}
-	e.names = titleNames(st.Title)
-	return e
-}
-
-// titleNames returns the stems of the title's words written with a capital
-// letter, except its first word and words of a title in capitals (which
-// say nothing about names).
-func titleNames(title string) []uint64 {
-	var out []uint64
-	if strings.ToUpper(title) == title {
-		return nil
-	}
-	var toks []string
-	for w := range strings.FieldsSeq(title) {
-		r, _ := utf8.DecodeRuneInString(strings.TrimLeftFunc(w, func(r rune) bool { return !unicode.IsLetter(r) }))
-		if !unicode.IsUpper(r) || strings.ToUpper(w) == w && utf8.RuneCountInString(w) > 3 {
-			continue
-		}
-		toks = story.AppendTokens(toks[:0], w)
-		for _, t := range toks {
-			if !isStopword(t) && hasLetter(t) && utf8.RuneCountInString(t) > 2 {
-				out = insertSorted(out, hashString(stem(t)))
-			}
-		}
-		if len(out) >= maxTokens {
-			break
-		}
-	}
-	return out
-}
-
-func isNumber(t string) bool {
-	if t == "" {
-		return false
-	}
-	for _, r := range t {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// stem reduces a folded word to a crude phonetic key of at most stemRunes
-// letters: Cyrillic transliterated, w→v, y/j→i, g→h, c→k, doubled letters
-// once. It is deliberately lossy; rarity weighting keeps the collisions it
-// makes between common words cheap.
-func stem(t string) string {
-	var b strings.Builder
-	var last rune
-	n := 0
-	for _, r := range t {
-		for _, l := range latin(r) {
-			if l == last {
-				continue
-			}
-			b.WriteRune(l)
-			last = l
-			if n++; n == stemRunes {
-				return b.String()
-			}
-		}
-	}
-	return b.String()
-}
-
-// latin maps one folded rune to the letters of its phonetic key.
-func latin(r rune) string {
-	switch r {
-	case 'w', 'в':
-		return "v"
-	case 'y', 'j', 'и', 'і', 'ї', 'й', 'ы':
-		return "i"
-	case 'g', 'h', 'г', 'ґ', 'х':
-		return "h"
-	case 'c', 'q', 'к':
-		return "k"
-	case 'а':
-		return "a"
-	case 'б':
-		return "b"
-	case 'д':
-		return "d"
-	case 'е', 'є', 'ё', 'э':
-		return "e"
-	case 'ж':
-		return "zh"
-	case 'з':
-		return "z"
-	case 'л':
-		return "l"
-	case 'м':
-		return "m"
-	case 'н':
-		return "n"
-	case 'о':
-		return "o"
-	case 'п':
-		return "p"
-	case 'р':
-		return "r"
-	case 'с':
-		return "s"
-	case 'т':
-		return "t"
-	case 'у':
-		return "u"
-	case 'ф':
-		return "f"
-	case 'ц':
-		return "ts"
-	case 'ч':
-		return "ch"
-	case 'ш':
-		return "sh"
-	case 'щ':
-		return "shch"
-	case 'ю':
-		return "iu"
-	case 'я':
-		return "ia"
-	case 'ь', 'ъ', '\'', 'ʼ', '’':
-		return ""
-	}
-	return string(r)
-}
-
-func hasLetter(s string) bool {
-	for _, r := range s {
-		if unicode.IsLetter(r) {
-			return true
-		}
-	}
-	return false
-}
-
-func insertSorted(s []uint64, h uint64) []uint64 {
-	i := sort.Search(len(s), func(i int) bool { return s[i] >= h })
-	if i < len(s) && s[i] == h {
-		return s
-	}
-	s = append(s, 0)
-	copy(s[i+1:], s[i:])
-	s[i] = h
-	return s
-}
-
-// firstSentence returns text up to the end of its first sentence, at most
-// maxLeadBytes long and cut on a rune boundary.
-func firstSentence(text string) string {
-	if len(text) > maxLeadBytes {
-		cut := maxLeadBytes
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
-		}
-		text = text[:cut]
-	}
-	for i, r := range text {
-		switch r {
-		case '.', '!', '?':
-			// A full stop followed by a space ends a sentence; "U.S."
-			// and "2.5" do not.
-			if i+1 < len(text) && text[i+1] == ' ' && (i == 0 || !isUpperASCII(text[i-1])) {
-				return text[:i+1]
-			}
-		case '。', '！', '？':
-			return text[:i+len(string(r))]
-		}
-	}
-	return text
-}
-
-func isUpperASCII(b byte) bool { return 'A' <= b && b <= 'Z' }
-
-func hashString(s string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return h.Sum64()
-}
-
-// newClusterID derives a cluster's ID from its first story, so that a
-// Clusterer rebuilt from the same stories gives the same IDs.
-func newClusterID(st *story.Story) string {
-	h := fnv.New64a()
-	h.Write([]byte(st.ID))
-	h.Write([]byte{0})
-	h.Write([]byte(st.Link))
-	h.Write([]byte{0})
-	h.Write([]byte(st.Title))
-	var b [8]byte
-	v := h.Sum64()
-	for i := range b {
-		b[i] = byte(v >> (56 - 8*i))
-	}
-	return hex.EncodeToString(b[:])
-}
-
-func absDur(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
 }
 
 // addBackground counts st's words in the document frequencies for good,
@@ -866,16 +932,11 @@ func absDur(d time.Duration) time.Duration {
 // compares pairs in an empty Clusterer, and gives it the labelled set as
 // that background instead.
 func (c *Clusterer) addBackground(st *story.Story) {
-	e := features(st)
+	f := features(st)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.docs++
-	for _, h := range e.full {
-		w := c.words[h]
-		if w == nil {
-			w = &word{}
-			c.words[h] = w
-		}
-		w.df++
+	for _, h := range f.full {
+		c.wordTab[c.wordOf(h, true)].df++
 	}
 }
