@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"frontwire/internal/chat"
+	"frontwire/internal/story"
 )
 
 // Story clusters in storage: one record per chat and cluster saying which
@@ -118,9 +119,12 @@ func putClusterAlert(b *bolt.Bucket, key []byte, r *ClusterAlert) error {
 //     (the outlet added to Also). An edit still waiting in the outbox for
 //     that alert is replaced by it, so at most one edit per alert waits at
 //     a time; the dispatcher spaces the edits it sends.
-func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time) ([]chat.Message, error) {
+//
+// An alert of story s (nil: none), whose recent record is under ref, is
+// stored referring to it (outbox_codec.go); edits are stored whole.
+func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time, s *story.Story, ref []byte) ([]chat.Message, error) {
 	if m.Kind != chat.KindAlert || m.Alert == nil || m.Alert.ClusterID == "" {
-		q, err := enqueue(out, m, now)
+		q, err := enqueueOf(out, m, now, s, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -154,7 +158,7 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 		}
 	}
 	if rec == nil || when.Sub(rec.At) >= db.editWindow() {
-		return db.placeAlert(out, recs, bySeq, key, m, when, now)
+		return db.placeAlert(out, recs, bySeq, key, m, when, now, s, ref)
 	}
 
 	o := chat.Outlet{Source: m.Alert.Source, Title: m.Alert.Title, Link: m.Alert.Link}
@@ -212,7 +216,7 @@ func aliasedRecord(recs *bolt.Bucket, chatKey, root string, canon func(string) s
 
 // placeAlert queues m as the chat's alert of its cluster, numbered by its
 // own seq, and starts the cluster's record for the chat.
-func (db *DB) placeAlert(out, recs, bySeq *bolt.Bucket, key []byte, m chat.Message, when, now time.Time) ([]chat.Message, error) {
+func (db *DB) placeAlert(out, recs, bySeq *bolt.Bucket, key []byte, m chat.Message, when, now time.Time, s *story.Story, ref []byte) ([]chat.Message, error) {
 	seq, err := out.NextSequence()
 	if err != nil {
 		return nil, fmt.Errorf("enqueue: %w", err)
@@ -225,7 +229,7 @@ func (db *DB) placeAlert(out, recs, bySeq *bolt.Bucket, key []byte, m chat.Messa
 	if m.Created.IsZero() {
 		m.Created = now
 	}
-	v, err := encodeMessage(m)
+	v, err := storedMessage(&m, s, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -222,13 +222,16 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 					return fmt.Errorf("mark link of story %q seen: %w", s.ID, err)
 				}
 			}
-			if err := recent.Put(recentKey(s.FirstSeen, s.ID), records[i]); err != nil {
+			ref := recentKey(s.FirstSeen, s.ID)
+			if err := recent.Put(ref, records[i]); err != nil {
 				return fmt.Errorf("keep story %q: %w", s.ID, err)
 			}
 			for _, m := range items[i].Messages {
 				// place turns a clustered alert into an edit of the
 				// chat's earlier alert when there is one (clusters.go).
-				ms, err := db.place(tx, out, m, now)
+				// An alert of this story is stored referring to its
+				// recent record (outbox_codec.go).
+				ms, err := db.place(tx, out, m, now, &s, ref)
 				if err != nil {
 					return err
 				}
@@ -253,6 +256,13 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 }
 
 func enqueue(out *bolt.Bucket, m chat.Message, now time.Time) (chat.Message, error) {
+	return enqueueOf(out, m, now, nil, nil)
+}
+
+// enqueueOf appends m to the outbox; when m is an alert of story s, kept
+// under ref in the recent bucket of the same transaction, it is stored as
+// a compact record referring to it (outbox_codec.go).
+func enqueueOf(out *bolt.Bucket, m chat.Message, now time.Time, s *story.Story, ref []byte) (chat.Message, error) {
 	seq, err := out.NextSequence()
 	if err != nil {
 		return m, fmt.Errorf("enqueue: %w", err)
@@ -261,7 +271,7 @@ func enqueue(out *bolt.Bucket, m chat.Message, now time.Time) (chat.Message, err
 	if m.Created.IsZero() {
 		m.Created = now
 	}
-	v, err := encodeMessage(m)
+	v, err := storedMessage(&m, s, ref)
 	if err != nil {
 		return m, err
 	}
@@ -299,8 +309,9 @@ func (db *DB) Enqueue(msgs []chat.Message) ([]chat.Message, error) {
 func (db *DB) Pending() ([]chat.Message, error) {
 	var msgs []chat.Message
 	err := db.bolt.View(func(tx *bolt.Tx) error {
+		r := db.resolver(tx)
 		return bucket(tx, bucketOutbox).ForEach(func(k, v []byte) error {
-			m, err := decodeMessage(k, v)
+			m, err := r.message(k, v)
 			if err != nil {
 				return err
 			}
@@ -331,14 +342,14 @@ func (db *DB) OutboxLen() (int, error) {
 }
 
 // take removes message seq from the outbox and returns it.
-func take(tx *bolt.Tx, seq uint64) (chat.Message, error) {
+func (db *DB) take(tx *bolt.Tx, seq uint64) (chat.Message, error) {
 	out := bucket(tx, bucketOutbox)
 	k := u64(seq)
 	v := out.Get(k)
 	if v == nil {
 		return chat.Message{}, ErrNotFound
 	}
-	m, err := decodeMessage(k, v)
+	m, err := db.resolver(tx).message(k, v)
 	if err != nil {
 		return m, err
 	}
@@ -350,7 +361,7 @@ func take(tx *bolt.Tx, seq uint64) (chat.Message, error) {
 // is not in the outbox, for example acknowledged already.
 func (db *DB) Ack(seq uint64, sent chat.Sent) error {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		m, err := take(tx, seq)
+		m, err := db.take(tx, seq)
 		if err != nil {
 			return err
 		}
@@ -375,7 +386,7 @@ func (db *DB) Ack(seq uint64, sent chat.Sent) error {
 // outbox.
 func (db *DB) Drop(seq uint64, reason string) error {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		m, err := take(tx, seq)
+		m, err := db.take(tx, seq)
 		if err != nil {
 			return err
 		}
@@ -494,10 +505,9 @@ func (db *DB) Prune(seenBefore time.Time) (int, error) {
 			return total, err
 		}
 	}
-	// Recent: key starts with the first-seen time, so stop at the cut.
-	n, err := db.pruneWhere(bucketRecent, func(k, v []byte) bool {
-		return len(k) >= 8 && be64(k) < cut
-	})
+	// Recent: key starts with the first-seen time. A story that a queued
+	// alert refers to is kept until the alert leaves the outbox.
+	n, err := db.pruneRecent(cut)
 	total += n
 	if err != nil {
 		return total, err
@@ -515,6 +525,44 @@ func (db *DB) Prune(seenBefore time.Time) (int, error) {
 // pruneWhere deletes the keys of bucket name for which old is true, in
 // transactions of at most pruneBatch deletions.
 func (db *DB) pruneWhere(name string, old func(k, v []byte) bool) (int, error) {
+	return db.pruneWhereTx(name, func(*bolt.Tx) (func(k, v []byte) bool, error) { return old, nil })
+}
+
+// pruneRecent deletes the recent stories first seen before cut, except
+// those a compact outbox record refers to (outbox_codec.go): their alerts
+// read the story from that record when they are sent. The references are
+// collected in each deleting transaction, so an alert queued meanwhile is
+// seen.
+func (db *DB) pruneRecent(cut uint64) (int, error) {
+	return db.pruneWhereTx(bucketRecent, func(tx *bolt.Tx) (func(k, v []byte) bool, error) {
+		c := bucket(tx, bucketRecent).Cursor()
+		if k, _ := c.First(); len(k) == 0 || len(k) >= 8 && be64(k) >= cut {
+			// Nothing old: no need to read the outbox.
+			return func(k, v []byte) bool { return false }, nil
+		}
+		kept := map[string]bool{}
+		err := bucket(tx, bucketOutbox).ForEach(func(k, v []byte) error {
+			ref, err := outboxRef(v)
+			if err != nil {
+				return fmt.Errorf("outbox message %x: %w", k, err)
+			}
+			if len(ref) >= 8 && be64(ref) < cut {
+				kept[string(ref)] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return func(k, v []byte) bool {
+			return len(k) >= 8 && be64(k) < cut && !kept[string(k)]
+		}, nil
+	})
+}
+
+// pruneWhereTx is pruneWhere with the test made in each transaction by
+// prepare.
+func (db *DB) pruneWhereTx(name string, prepare func(tx *bolt.Tx) (func(k, v []byte) bool, error)) (int, error) {
 	total := 0
 	var from []byte
 	for {
@@ -522,6 +570,10 @@ func (db *DB) pruneWhere(name string, old func(k, v []byte) bool) (int, error) {
 		more := false
 		err := db.bolt.Update(func(tx *bolt.Tx) error {
 			doomed = doomed[:0]
+			old, err := prepare(tx)
+			if err != nil {
+				return err
+			}
 			b := bucket(tx, name)
 			c := b.Cursor()
 			var k, v []byte

@@ -24,7 +24,7 @@ import (
 )
 
 // SchemaVersion is the version of the bucket layout this build writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // DefaultTimeout is how long Open waits for the file lock when
 // Options.Timeout is not set.
@@ -90,9 +90,10 @@ type migration func(tx *bolt.Tx) error
 // migrations returns the upgrade steps: element i moves a database from
 // version i+1 to version i+2; len(migrations())+1 must equal SchemaVersion.
 // v2 adds the bucket of sources added at run time; v3 the buckets of
-// digests and quiet hours (digest.go).
+// digests and quiet hours (digest.go); v4 the compact outbox records
+// (outbox_codec.go).
 func migrations() []migration {
-	return []migration{migrateV1toV2, migrateV2toV3}
+	return []migration{migrateV1toV2, migrateV2toV3, migrateV3toV4}
 }
 
 // Options tunes Open.

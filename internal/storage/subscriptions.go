@@ -343,21 +343,16 @@ func (db *DB) MoveChat(from, to chat.Address) (int, error) {
 			moved++
 		}
 		out := bucket(tx, bucketOutbox)
-		type upd struct {
-			k []byte
-			m messageRecord
-		}
+		type upd struct{ k, v []byte }
 		var ups []upd
 		err = out.ForEach(func(k, v []byte) error {
-			m, err := decodeMessage(k, v)
-			if err != nil {
+			// Each record keeps its form: a compact alert still
+			// refers to its story (outbox_codec.go).
+			nv, err := rehomeRecord(k, v, from.Key(), rehome)
+			if err != nil || nv == nil {
 				return err
 			}
-			if m.To.Key() != from.Key() {
-				return nil
-			}
-			m.To = rehome(m.To)
-			ups = append(ups, upd{append([]byte(nil), k...), m})
+			ups = append(ups, upd{append([]byte(nil), k...), nv})
 			return nil
 		})
 		if err != nil {
@@ -366,11 +361,7 @@ func (db *DB) MoveChat(from, to chat.Address) (int, error) {
 		// Written after the walk: bbolt forbids changing a bucket inside
 		// its own ForEach.
 		for _, u := range ups {
-			v, err := encodeMessage(u.m)
-			if err != nil {
-				return err
-			}
-			if err := out.Put(u.k, v); err != nil {
+			if err := out.Put(u.k, u.v); err != nil {
 				return err
 			}
 		}
