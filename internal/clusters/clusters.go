@@ -111,12 +111,14 @@ func (c Config) withDefaults() Config {
 
 // Clusterer assigns stories to clusters. It is safe for concurrent use.
 //
-// The window is kept compact (a few hundred bytes per story, no pointers
-// per story for the collector to trace): a story is an entry in a ring in
-// order of assignment, its words are IDs of interned stems in a second
-// ring, and a word's postings are the sequence numbers of the kept stories
-// holding it, ascending. Eviction is strictly first in, first out, so the
-// story leaving is the first posting of each of its words.
+// The window is kept compact (a few hundred bytes per story, and no
+// pointers per story or per word for the collector to trace): a story is
+// an entry in a ring in order of assignment, its words are IDs of interned
+// stems in a second ring, and a word's postings are a list threaded
+// through the blocks of the kept stories holding it, oldest first: beside
+// each word a block holds the sequence number of the next story with that
+// word. Eviction is strictly first in, first out, so the story leaving is
+// the first posting of each of its words, and removing it is O(1) per word.
 type Clusterer struct {
 	cfg Config
 
@@ -179,9 +181,11 @@ const (
 
 // entry is one kept story: only what comparisons need, and no pointers.
 // Its block in Clusterer.feat is its word IDs (nTitle title words, then
-// the rest of nFull, each part in the order of the stems' hashes), then
-// the low 32 bits of the hashes of its names (nNames), title numbers
-// (nNums) and all numbers (nAllNums), each sorted.
+// the rest of nFull, each part in the order of the stems' hashes); then,
+// for each of those words, the low 32 bits of the seq of the next kept
+// story holding it (meaningless for the word's last story); then the low
+// 32 bits of the hashes of its names (nNames), title numbers (nNums) and
+// all numbers (nAllNums), each sorted.
 type entry struct {
 	at                                     int64 // see nanos
 	idH, linkH                             uint64
@@ -198,20 +202,18 @@ const (
 )
 
 func (e *entry) blockLen() uint32 {
-	return uint32(e.nFull) + uint32(e.nNames) + uint32(e.nNums) + uint32(e.nAllNums)
+	return 2*uint32(e.nFull) + uint32(e.nNames) + uint32(e.nNums) + uint32(e.nAllNums)
 }
 
 // word is one stem's statistics in the window.
 type word struct {
 	hash uint64
 	df   int32 // kept stories and background documents holding it
-	// post[off:] are the low 32 bits of the seqs of the kept stories
-	// holding the word, ascending; those before off have left.
-	off  uint32
-	post []uint32
+	// n kept stories hold it (its postings); first and last are the low
+	// 32 bits of the seqs of the oldest and the newest.
+	n           uint32
+	first, last uint32
 }
-
-func (w *word) live() []uint32 { return w.post[w.off:] }
 
 // probe is one of the new story's words, for picking the rarest.
 type probe struct {
@@ -385,6 +387,26 @@ func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 
 func (c *Clusterer) mask() uint32 { return uint32(len(c.ring) - 1) }
 
+// block returns e's block in the feat ring.
+func (c *Clusterer) block(e *entry) []uint32 {
+	p := e.feat & uint32(len(c.feat)-1)
+	return c.feat[p : p+e.blockLen()]
+}
+
+// nextOf returns the seq (low bits) of the story after o holding word id.
+func (c *Clusterer) nextOf(o *entry, id uint32) uint32 {
+	blk := c.block(o)
+	return blk[int(o.nFull)+slices.Index(blk[:o.nFull], id)]
+}
+
+// setNext links the kept story of seq s (low bits) to next, the story
+// after it holding word id.
+func (c *Clusterer) setNext(s, id, next uint32) {
+	o := &c.ring[s&c.mask()]
+	blk := c.block(o)
+	blk[int(o.nFull)+slices.Index(blk[:o.nFull], id)] = next
+}
+
 // seqOf is the sequence number of the kept story in ring slot slot.
 func (c *Clusterer) seqOf(slot uint32) uint64 {
 	return c.head + uint64((slot-uint32(c.head))&c.mask())
@@ -535,7 +557,7 @@ func (c *Clusterer) wordOf(h uint64, create bool) uint32 {
 		id = c.freeWords[last]
 		c.freeWords = c.freeWords[:last]
 		w := &c.wordTab[id]
-		*w = word{hash: h, post: w.post[:0]}
+		*w = word{hash: h}
 	} else {
 		id = uint32(len(c.wordTab))
 		c.wordTab = append(c.wordTab, word{hash: h})
@@ -571,8 +593,7 @@ func (c *Clusterer) add(f *feats, at int64, k uint32) {
 	e.nAllNums = uint8(len(c.a32.allNums))
 	n := e.blockLen()
 	e.feat = c.allocFeat(n)
-	fm := uint32(len(c.feat) - 1)
-	blk := c.feat[e.feat&fm : e.feat&fm+n]
+	blk := c.block(e)
 
 	// Words, title first, each part in hash order (see entry), as
 	// prepareScoring summed the new story's weights.
@@ -585,14 +606,16 @@ func (c *Clusterer) add(f *feats, at int64, k uint32) {
 		}
 		w := &c.wordTab[id]
 		w.df++
-		if len(w.post) == cap(w.post) && w.off > 0 && int(w.off) >= len(w.post)/2 {
-			// Most of the slice is postings of stories gone: move the
-			// live ones down rather than grow it.
-			w.post = w.post[:copy(w.post, w.post[w.off:])]
-			w.off = 0
+		if w.n > 0 {
+			// The word's newest story so far links to this one.
+			c.setNext(w.last, id, uint32(seq))
+		} else {
+			w.first = uint32(seq)
 		}
-		w.post = append(w.post, uint32(seq))
+		w.last = uint32(seq)
+		w.n++
 		blk[i] = id
+		blk[int(e.nFull)+i] = 0
 		i++
 	}
 	for fi, h := range f.full {
@@ -609,6 +632,7 @@ func (c *Clusterer) add(f *feats, at int64, k uint32) {
 		}
 		place(fi)
 	}
+	i += int(e.nFull)
 	i += copy(blk[i:], c.a32.names[:e.nNames])
 	i += copy(blk[i:], c.a32.numbers)
 	copy(blk[i:], c.a32.allNums)
@@ -690,25 +714,16 @@ func (c *Clusterer) forget(e *entry, seq uint32) {
 		delete(c.byLink, e.linkH)
 	}
 	c.docs--
-	fm := uint32(len(c.feat) - 1)
-	for _, id := range c.feat[e.feat&fm : e.feat&fm+uint32(e.nFull)] {
+	blk := c.block(e)
+	for i, id := range blk[:e.nFull] {
 		w := &c.wordTab[id]
-		// Stories leave in the order they came, so e's posting is the
-		// first live one of each of its words.
-		w.off++
+		// Stories leave in the order they came, so e is the first
+		// posting of each of its words: the next one becomes first.
+		w.first = blk[int(e.nFull)+i]
+		w.n--
 		w.df--
-		switch live := uint32(len(w.post)) - w.off; {
-		case live == 0:
-			w.post, w.off = w.post[:0], 0
-		case cap(w.post) >= 64 && live*4 <= uint32(cap(w.post)):
-			// A word that was common and is no longer: give the memory back.
-			w.post, w.off = append(make([]uint32, 0, 2*live), w.post[w.off:]...), 0
-		}
 		if w.df <= 0 {
 			delete(c.words, w.hash)
-			if cap(w.post) > 8 {
-				w.post = nil
-			}
 			c.freeWords = append(c.freeWords, id)
 		}
 	}
@@ -726,7 +741,7 @@ func (c *Clusterer) forget(e *entry, seq uint32) {
 func (c *Clusterer) candidates(f *feats) []uint32 {
 	c.probe = c.probe[:0]
 	for _, id := range c.fullIDs {
-		if id != noWord && len(c.wordTab[id].live()) > 0 {
+		if id != noWord && c.wordTab[id].n > 0 {
 			c.probe = append(c.probe, probe{id, c.wordTab[id].df})
 		}
 	}
@@ -747,10 +762,16 @@ func (c *Clusterer) candidates(f *feats) []uint32 {
 		if n == probeWords {
 			break
 		}
-		for _, s := range c.wordTab[p.id].live() {
-			if o := &c.ring[s&mask]; o.visit != c.visit {
+		w := &c.wordTab[p.id]
+		s := w.first
+		for k := uint32(0); k < w.n; k++ {
+			o := &c.ring[s&mask]
+			if o.visit != c.visit {
 				o.visit = c.visit
 				c.cand = append(c.cand, s&mask)
+			}
+			if k+1 < w.n {
+				s = c.nextOf(o, p.id)
 			}
 		}
 	}
@@ -848,8 +869,7 @@ func (c *Clusterer) score(f *feats, o *entry) float64 {
 	if len(f.full) == 0 || o.nFull == 0 {
 		return 0
 	}
-	fm := uint32(len(c.feat) - 1)
-	blk := c.feat[o.feat&fm : o.feat&fm+o.blockLen()]
+	blk := c.block(o)
 	// The intersections, and the weights of o's words that f lacks: the
 	// union is f's weight plus those.
 	var interT, restT, interF, restF float64
@@ -881,9 +901,8 @@ func (c *Clusterer) score(f *feats, o *entry) float64 {
 		// decides nothing.
 		return s
 	}
-	names := blk[o.nFull : uint32(o.nFull)+uint32(o.nNames)]
-	nums := blk[uint32(o.nFull)+uint32(o.nNames) : uint32(o.nFull)+uint32(o.nNames)+uint32(o.nNums)]
-	allNums := blk[uint32(o.nFull)+uint32(o.nNames)+uint32(o.nNums):]
+	sets := blk[2*int(o.nFull):]
+	names, nums, allNums := sets[:o.nNames], sets[o.nNames:int(o.nNames)+int(o.nNums)], sets[int(o.nNames)+int(o.nNums):]
 	// "25% tariffs on cars" and "50% on steel": each title has a number
 	// the other story never mentions.
 	if missing(c.a32.numbers, allNums) && missing(nums, c.a32.allNums) {
