@@ -77,6 +77,7 @@ type Config struct {
 	// not mention; 1 turns the penalty off.
 	NamePenalty float64
 	// MaxStories caps the stories kept in memory; the oldest go first.
+	// At most 1<<24.
 	MaxStories int
 	// MergeThreshold is the score at or above which a new story that
 	// resembles members of two or more clusters merges them into the
@@ -103,6 +104,8 @@ func (c Config) withDefaults() Config {
 	if c.MaxStories <= 0 {
 		c.MaxStories = DefaultMaxStories
 	}
+	// Links name stories by the low bits of their seqs (see link).
+	c.MaxStories = min(c.MaxStories, maxStories)
 	if c.MergeThreshold < c.Threshold {
 		c.MergeThreshold = c.Threshold
 	}
@@ -144,8 +147,9 @@ type Clusterer struct {
 	suffixed   map[clusterKey]uint32
 	roots      int
 
-	words     map[uint64]uint32 // stem hash → index in wordTab
+	words     map[uint64]uint32 // stem hash → index in wordTab and stat
 	wordTab   []word
+	stat      []wordStat // apart from wordTab: all that scoring reads, dense
 	freeWords []uint32
 	docs      int // kept stories and background documents
 
@@ -153,8 +157,7 @@ type Clusterer struct {
 
 	// Scratch reused by every Assign (under mu), so that scoring a story
 	// allocates nothing per candidate.
-	stamp   uint32    // mark[w] == stamp: w is in the new story; stamp+1: in its title too
-	mark    []uint32  // by word
+	stamp   uint32    // wordStat.mark == stamp: in the new story; stamp+1: in its title too
 	visit   uint32    // entry.visit == visit: a candidate of the current Assign
 	cand    []uint32  // the candidates' ring slots
 	probe   []probe   // the new story's words, rarest first
@@ -205,15 +208,36 @@ func (e *entry) blockLen() uint32 {
 	return 2*uint32(e.nFull) + uint32(e.nNames) + uint32(e.nNums) + uint32(e.nAllNums)
 }
 
-// word is one stem's statistics in the window.
+// word is one stem in the window.
 type word struct {
 	hash uint64
-	df   int32 // kept stories and background documents holding it
-	// n kept stories hold it (its postings); first and last are the low
-	// 32 bits of the seqs of the oldest and the newest.
+	// n kept stories hold it (its postings); first and last are links
+	// (see link) to the oldest and the newest.
 	n           uint32
 	first, last uint32
 }
+
+// wordStat is what scoring reads of a word.
+type wordStat struct {
+	df   int32  // kept stories and background documents holding it
+	mark uint32 // see Clusterer.stamp
+}
+
+// A link names a kept story and the position of a word among its words:
+// the low seqBits bits of the story's seq, then posBits of position, so
+// that following a posting list finds its next link without a search.
+// The window holds at most maxStories stories, fewer than 1<<seqBits.
+const (
+	posBits    = 7 // positions < maxTokens ≤ 1<<posBits
+	seqBits    = 32 - posBits
+	maxStories = 1 << 24
+)
+
+func link(seq uint64, pos int) uint32 {
+	return uint32(seq)<<posBits | uint32(pos)
+}
+
+func linkPos(l uint32) int { return int(l & (1<<posBits - 1)) }
 
 // probe is one of the new story's words, for picking the rarest.
 type probe struct {
@@ -393,18 +417,16 @@ func (c *Clusterer) block(e *entry) []uint32 {
 	return c.feat[p : p+e.blockLen()]
 }
 
-// nextOf returns the seq (low bits) of the story after o holding word id.
-func (c *Clusterer) nextOf(o *entry, id uint32) uint32 {
-	blk := c.block(o)
-	return blk[int(o.nFull)+slices.Index(blk[:o.nFull], id)]
+// linked returns the kept story that link l names.
+func (c *Clusterer) linked(l uint32) (slot uint32, e *entry) {
+	slot = l >> posBits & c.mask()
+	return slot, &c.ring[slot]
 }
 
-// setNext links the kept story of seq s (low bits) to next, the story
-// after it holding word id.
-func (c *Clusterer) setNext(s, id, next uint32) {
-	o := &c.ring[s&c.mask()]
-	blk := c.block(o)
-	blk[int(o.nFull)+slices.Index(blk[:o.nFull], id)] = next
+// nextLink returns the link after l in its word's posting list.
+func (c *Clusterer) nextLink(l uint32) uint32 {
+	_, e := c.linked(l)
+	return c.block(e)[int(e.nFull)+linkPos(l)]
 }
 
 // seqOf is the sequence number of the kept story in ring slot slot.
@@ -556,11 +578,12 @@ func (c *Clusterer) wordOf(h uint64, create bool) uint32 {
 	if last := len(c.freeWords) - 1; last >= 0 {
 		id = c.freeWords[last]
 		c.freeWords = c.freeWords[:last]
-		w := &c.wordTab[id]
-		*w = word{hash: h}
+		c.wordTab[id] = word{hash: h}
+		c.stat[id] = wordStat{}
 	} else {
 		id = uint32(len(c.wordTab))
 		c.wordTab = append(c.wordTab, word{hash: h})
+		c.stat = append(c.stat, wordStat{})
 	}
 	c.words[h] = id
 	return id
@@ -605,14 +628,16 @@ func (c *Clusterer) add(f *feats, at int64, k uint32) {
 			id = c.wordOf(f.full[fi], true)
 		}
 		w := &c.wordTab[id]
-		w.df++
+		c.stat[id].df++
+		l := link(seq, i)
 		if w.n > 0 {
 			// The word's newest story so far links to this one.
-			c.setNext(w.last, id, uint32(seq))
+			_, last := c.linked(w.last)
+			c.block(last)[int(last.nFull)+linkPos(w.last)] = l
 		} else {
-			w.first = uint32(seq)
+			w.first = l
 		}
-		w.last = uint32(seq)
+		w.last = l
 		w.n++
 		blk[i] = id
 		blk[int(e.nFull)+i] = 0
@@ -721,8 +746,7 @@ func (c *Clusterer) forget(e *entry, seq uint32) {
 		// posting of each of its words: the next one becomes first.
 		w.first = blk[int(e.nFull)+i]
 		w.n--
-		w.df--
-		if w.df <= 0 {
+		if c.stat[id].df--; c.stat[id].df <= 0 {
 			delete(c.words, w.hash)
 			c.freeWords = append(c.freeWords, id)
 		}
@@ -742,7 +766,7 @@ func (c *Clusterer) candidates(f *feats) []uint32 {
 	c.probe = c.probe[:0]
 	for _, id := range c.fullIDs {
 		if id != noWord && c.wordTab[id].n > 0 {
-			c.probe = append(c.probe, probe{id, c.wordTab[id].df})
+			c.probe = append(c.probe, probe{id, c.stat[id].df})
 		}
 	}
 	// Rarest first; among equally rare words, the lower hash (the order
@@ -757,38 +781,50 @@ func (c *Clusterer) candidates(f *feats) []uint32 {
 		c.visit = 1
 	}
 	c.cand = c.cand[:0]
-	mask := c.mask()
 	for n, p := range c.probe {
 		if n == probeWords {
 			break
 		}
 		w := &c.wordTab[p.id]
-		s := w.first
+		l := w.first
 		for k := uint32(0); k < w.n; k++ {
-			o := &c.ring[s&mask]
+			slot, o := c.linked(l)
 			if o.visit != c.visit {
 				o.visit = c.visit
-				c.cand = append(c.cand, s&mask)
+				c.cand = append(c.cand, slot)
 			}
 			if k+1 < w.n {
-				s = c.nextOf(o, p.id)
+				l = c.block(o)[int(o.nFull)+linkPos(l)]
 			}
 		}
 	}
 	return c.cand
 }
 
-// idfOfDF is a word's weight for a word held by df documents: rare words
-// in the window weigh most. The smoothing keeps a word seen once from
-// weighing without bound and gives words never seen the highest weight.
-// The logarithm is most of the cost of scoring, and within one Assign it
+// idf is the weight of a word held by df documents: rare words in the
+// window weigh most. The smoothing keeps a word seen once from weighing
+// without bound and gives words never seen the highest weight. The
+// logarithm was most of the cost of scoring, and within one Assign it
 // depends on df alone, so each value is computed once per generation of
-// docs.
-func (c *Clusterer) idfOfDF(df int) float64 {
+// docs (syncIDF).
+func (c *Clusterer) idf(df int32) float64 {
+	if int(df) < len(c.idfTab) {
+		if m := &c.idfTab[df]; m.gen == c.idfGen {
+			return m.v
+		}
+	}
+	return c.idfSlow(int(df))
+}
+
+// syncIDF starts a new generation of idf values when docs has changed.
+func (c *Clusterer) syncIDF() {
 	if c.idfDocs != c.docs || c.idfGen == 0 {
 		c.idfGen++
 		c.idfDocs = c.docs
 	}
+}
+
+func (c *Clusterer) idfSlow(df int) float64 {
 	if df >= len(c.idfTab) {
 		c.idfTab = append(c.idfTab, make([]idfMemo, df+1-len(c.idfTab))...)
 	}
@@ -806,21 +842,21 @@ func (c *Clusterer) idfOfDF(df int) float64 {
 func (c *Clusterer) prepareScoring(f *feats) {
 	if c.stamp += 2; c.stamp < 2 {
 		// The stamp wrapped: clear the old marks.
-		clear(c.mark)
+		for i := range c.stat {
+			c.stat[i].mark = 0
+		}
 		c.stamp = 2
 	}
 	c.fullIDs = c.fullIDs[:0]
 	for _, h := range f.full {
 		c.fullIDs = append(c.fullIDs, c.wordOf(h, false))
 	}
-	if n := len(c.wordTab); len(c.mark) < n {
-		c.mark = append(c.mark, make([]uint32, n-len(c.mark))...)
-	}
+	c.syncIDF()
 	weight := func(id uint32) float64 {
 		if id == noWord {
-			return c.idfOfDF(0)
+			return c.idf(0)
 		}
-		return c.idfOfDF(int(c.wordTab[id].df))
+		return c.idf(c.stat[id].df)
 	}
 	c.aTitleW, c.aFullW = 0, 0
 	t := 0
@@ -831,7 +867,7 @@ func (c *Clusterer) prepareScoring(f *feats) {
 			c.aTitleW += w
 			c.aFullW += w
 			if id := c.fullIDs[i]; id != noWord {
-				c.mark[id] = c.stamp + 1
+				c.stat[id].mark = c.stamp + 1
 			}
 		}
 	}
@@ -843,7 +879,7 @@ func (c *Clusterer) prepareScoring(f *feats) {
 		}
 		c.aFullW += weight(c.fullIDs[i])
 		if id := c.fullIDs[i]; id != noWord {
-			c.mark[id] = c.stamp
+			c.stat[id].mark = c.stamp
 		}
 	}
 	c.a32.names = lows(c.a32.names[:0], f.names)
@@ -874,8 +910,9 @@ func (c *Clusterer) score(f *feats, o *entry) float64 {
 	// union is f's weight plus those.
 	var interT, restT, interF, restF float64
 	for _, id := range blk[:o.nTitle] {
-		w := c.idfOfDF(int(c.wordTab[id].df))
-		switch c.mark[id] {
+		st := c.stat[id]
+		w := c.idf(st.df)
+		switch st.mark {
 		case c.stamp + 1:
 			interT += w
 			interF += w
@@ -888,8 +925,9 @@ func (c *Clusterer) score(f *feats, o *entry) float64 {
 		}
 	}
 	for _, id := range blk[o.nTitle:o.nFull] {
-		w := c.idfOfDF(int(c.wordTab[id].df))
-		if m := c.mark[id]; m == c.stamp || m == c.stamp+1 {
+		st := c.stat[id]
+		w := c.idf(st.df)
+		if m := st.mark; m == c.stamp || m == c.stamp+1 {
 			interF += w
 		} else {
 			restF += w
@@ -956,6 +994,6 @@ func (c *Clusterer) addBackground(st *story.Story) {
 	defer c.mu.Unlock()
 	c.docs++
 	for _, h := range f.full {
-		c.wordTab[c.wordOf(h, true)].df++
+		c.stat[c.wordOf(h, true)].df++
 	}
 }

@@ -100,24 +100,24 @@ func checkWindow(t *testing.T, c *Clusterer) windowSizes {
 	for id := range c.wordTab {
 		w := &c.wordTab[id]
 		sz.postings += int(w.n)
-		if int(w.n) != held[uint32(id)] || w.df > 0 && int(w.df) != held[uint32(id)] {
-			t.Fatalf("word %d: %d postings, df %d; %d kept stories hold it", id, w.n, w.df, held[uint32(id)])
+		if df := c.stat[id].df; int(w.n) != held[uint32(id)] || df > 0 && int(df) != held[uint32(id)] {
+			t.Fatalf("word %d: %d postings, df %d; %d kept stories hold it", id, w.n, df, held[uint32(id)])
 		}
-		// Its list runs through kept stories holding it, in order of
-		// assignment, from first to last.
-		prev, p := uint64(0), w.first
+		// Its list runs through kept stories holding it at the position
+		// named, in order of assignment, from first to last.
+		prev, l := uint64(0), w.first
 		for k := uint32(0); k < w.n; k++ {
-			seq := c.head + uint64(p-uint32(c.head))
-			o := &c.ring[p&c.mask()]
-			if seq >= c.next || k > 0 && seq <= prev || !slices.Contains(c.feat[o.feat&fm:o.feat&fm+uint32(o.nFull)], uint32(id)) {
+			seq := c.head + uint64((l>>posBits-uint32(c.head))&(1<<seqBits-1))
+			_, o := c.linked(l)
+			if seq >= c.next || k > 0 && seq <= prev || c.block(o)[linkPos(l)] != uint32(id) {
 				t.Fatalf("word %d: posting %d is not a kept story holding it, in order (head %d, next %d)", id, seq, c.head, c.next)
 			}
-			if k+1 == w.n && p != w.last {
-				t.Fatalf("word %d: list ends at %d, last is %d", id, p, w.last)
+			if k+1 == w.n && l != w.last {
+				t.Fatalf("word %d: list ends at %x, last is %x", id, l, w.last)
 			}
 			prev = seq
 			if k+1 < w.n {
-				p = c.nextOf(o, uint32(id))
+				l = c.nextLink(l)
 			}
 		}
 	}
