@@ -109,7 +109,8 @@ func putClusterAlert(b *bolt.Bucket, key []byte, r *ClusterAlert) error {
 }
 
 // place queues one message of a poll inside CommitPoll's transaction and
-// returns what it queued (none, one alert, or one edit). A message that is
+// returns what it queued (one alert or one edit) and whether it queued
+// anything. A message that is
 // not a clustered alert is queued as it is. A clustered alert becomes:
 //   - a new alert, numbered and remembered, when the chat had no alert of
 //     the cluster within the edit window;
@@ -122,13 +123,13 @@ func putClusterAlert(b *bolt.Bucket, key []byte, r *ClusterAlert) error {
 //
 // An alert of story s (nil: none), whose recent record is under ref, is
 // stored referring to it (outbox_codec.go); edits are stored whole.
-func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time, s *story.Story, ref []byte) ([]chat.Message, error) {
+func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time, s *story.Story, ref []byte) (chat.Message, bool, error) {
 	if m.Kind != chat.KindAlert || m.Alert == nil || m.Alert.ClusterID == "" {
 		q, err := enqueueOf(out, m, now, s, ref)
 		if err != nil {
-			return nil, err
+			return q, false, err
 		}
-		return []chat.Message{q}, nil
+		return q, true, nil
 	}
 	when := m.Created
 	if when.IsZero() {
@@ -138,18 +139,18 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 	key := clusterKey(m.To.Key(), m.Alert.ClusterID)
 	rec, err := getClusterAlert(recs, key)
 	if err != nil {
-		return nil, err
+		return chat.Message{}, false, err
 	}
 	if rec != nil && rec.Muted {
-		return nil, nil
+		return chat.Message{}, false, nil
 	}
 	if canon := db.clusterPolicy.Canonical; canon != nil {
 		akey, arec, muted, err := aliasedRecord(recs, m.To.Key(), m.Alert.ClusterID, canon)
 		if err != nil {
-			return nil, err
+			return chat.Message{}, false, err
 		}
 		if muted {
-			return nil, nil
+			return chat.Message{}, false, nil
 		}
 		// The record under the canonical ID, if any, is the chat's
 		// alert of the merged event; else the latest under an old ID.
@@ -163,25 +164,25 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 
 	o := chat.Outlet{Source: m.Alert.Source, Title: m.Alert.Title, Link: m.Alert.Link}
 	if !addOutlet(&rec.Alert, o) {
-		return nil, nil
+		return chat.Message{}, false, nil
 	}
 	rec.Alert.Matched = mergeMatched(rec.Alert.Matched, m.Alert.Matched)
 	if rec.PendingEdit != 0 {
 		if err := out.Delete(u64(rec.PendingEdit)); err != nil {
-			return nil, fmt.Errorf("replace edit %d: %w", rec.PendingEdit, err)
+			return chat.Message{}, false, fmt.Errorf("replace edit %d: %w", rec.PendingEdit, err)
 		}
 	}
 	a := rec.Alert
 	a.Also = append([]chat.Outlet(nil), rec.Alert.Also...)
 	edit, err := enqueue(out, chat.Message{To: rec.To, Kind: chat.KindEdit, Alert: &a, EditOf: rec.AlertSeq, Created: when}, now)
 	if err != nil {
-		return nil, err
+		return chat.Message{}, false, err
 	}
 	rec.PendingEdit = edit.Seq
 	if err := putClusterAlert(recs, key, rec); err != nil {
-		return nil, err
+		return chat.Message{}, false, err
 	}
-	return []chat.Message{edit}, nil
+	return edit, true, nil
 }
 
 // aliasedRecord finds the chat's records of clusters merged into the
@@ -216,10 +217,10 @@ func aliasedRecord(recs *bolt.Bucket, chatKey, root string, canon func(string) s
 
 // placeAlert queues m as the chat's alert of its cluster, numbered by its
 // own seq, and starts the cluster's record for the chat.
-func (db *DB) placeAlert(out, recs, bySeq *bolt.Bucket, key []byte, m chat.Message, when, now time.Time, s *story.Story, ref []byte) ([]chat.Message, error) {
+func (db *DB) placeAlert(out, recs, bySeq *bolt.Bucket, key []byte, m chat.Message, when, now time.Time, s *story.Story, ref []byte) (chat.Message, bool, error) {
 	seq, err := out.NextSequence()
 	if err != nil {
-		return nil, fmt.Errorf("enqueue: %w", err)
+		return chat.Message{}, false, fmt.Errorf("enqueue: %w", err)
 	}
 	a := *m.Alert
 	a.Number = seq
@@ -231,19 +232,19 @@ func (db *DB) placeAlert(out, recs, bySeq *bolt.Bucket, key []byte, m chat.Messa
 	}
 	v, err := storedMessage(&m, s, ref)
 	if err != nil {
-		return nil, err
+		return chat.Message{}, false, err
 	}
 	if err := out.Put(u64(seq), v); err != nil {
-		return nil, fmt.Errorf("enqueue message %d: %w", seq, err)
+		return chat.Message{}, false, fmt.Errorf("enqueue message %d: %w", seq, err)
 	}
 	rec := &ClusterAlert{To: m.To, ClusterID: a.ClusterID, AlertSeq: seq, Alert: a, At: when}
 	if err := putClusterAlert(recs, key, rec); err != nil {
-		return nil, err
+		return chat.Message{}, false, err
 	}
 	if err := bySeq.Put(u64(seq), key); err != nil {
-		return nil, fmt.Errorf("index cluster alert %d: %w", seq, err)
+		return chat.Message{}, false, fmt.Errorf("index cluster alert %d: %w", seq, err)
 	}
-	return []chat.Message{m}, nil
+	return m, true, nil
 }
 
 // addOutlet lists o on a unless its outlet is the alert's own or already

@@ -210,14 +210,12 @@ func (db *DB) FlushHeld(chatKey string, subIDs []uint64, build func(held []chat.
 // (instant) cadence when none was set. It implements digest.Settings.
 func (db *DB) SubscriptionCadence(id uint64) (digest.Cadence, error) {
 	var c digest.Cadence
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		v := bucket(tx, bucketCadence).Get(u64(id))
-		if v == nil {
-			return nil
-		}
-		return json.Unmarshal(v, &c)
-	})
-	if err != nil {
+	// From the copy in memory (settings_cache.go), not a transaction.
+	v := db.settings.getCadence(id)
+	if v == nil {
+		return c, nil
+	}
+	if err := json.Unmarshal(v, &c); err != nil {
 		return digest.Cadence{}, fmt.Errorf("cadence of subscription %d: %w", id, err)
 	}
 	return c, nil
@@ -229,16 +227,20 @@ func (db *DB) SetSubscriptionCadence(id uint64, c digest.Cadence) error {
 	if !c.Valid() {
 		return fmt.Errorf("set cadence of subscription %d: invalid cadence %+v", id, c)
 	}
+	db.settings.write.Lock()
+	defer db.settings.write.Unlock()
+	var v []byte
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		if bucket(tx, bucketSubs).Get(u64(id)) == nil {
 			return ErrNotFound
 		}
 		b := bucket(tx, bucketCadence)
 		if c.IsInstant() {
+			v = nil
 			return b.Delete(u64(id))
 		}
-		v, err := json.Marshal(c)
-		if err != nil {
+		var err error
+		if v, err = json.Marshal(c); err != nil {
 			return err
 		}
 		return b.Put(u64(id), v)
@@ -246,6 +248,7 @@ func (db *DB) SetSubscriptionCadence(id uint64, c digest.Cadence) error {
 	if err != nil {
 		return fmt.Errorf("set cadence of subscription %d: %w", id, err)
 	}
+	db.settings.setCadence(id, v)
 	return nil
 }
 
@@ -253,14 +256,12 @@ func (db *DB) SetSubscriptionCadence(id uint64, c digest.Cadence) error {
 // the zero value when none were set. It implements digest.Settings.
 func (db *DB) ChatSettings(chatKey string) (digest.ChatSettings, error) {
 	var s digest.ChatSettings
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		v := bucket(tx, bucketChatSettings).Get([]byte(chatKey))
-		if v == nil {
-			return nil
-		}
-		return json.Unmarshal(v, &s)
-	})
-	if err != nil {
+	// From the copy in memory (settings_cache.go), not a transaction.
+	v := db.settings.getChat(chatKey)
+	if v == nil {
+		return s, nil
+	}
+	if err := json.Unmarshal(v, &s); err != nil {
 		return digest.ChatSettings{}, fmt.Errorf("settings of chat %s: %w", chatKey, err)
 	}
 	return s, nil
@@ -272,13 +273,17 @@ func (db *DB) SetChatSettings(chatKey string, s digest.ChatSettings) error {
 	if chatKey == "" {
 		return fmt.Errorf("set chat settings: empty chat key")
 	}
+	db.settings.write.Lock()
+	defer db.settings.write.Unlock()
+	var v []byte
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		b := bucket(tx, bucketChatSettings)
 		if s == (digest.ChatSettings{}) {
+			v = nil
 			return b.Delete([]byte(chatKey))
 		}
-		v, err := json.Marshal(s)
-		if err != nil {
+		var err error
+		if v, err = json.Marshal(s); err != nil {
 			return err
 		}
 		return b.Put([]byte(chatKey), v)
@@ -286,6 +291,7 @@ func (db *DB) SetChatSettings(chatKey string, s digest.ChatSettings) error {
 	if err != nil {
 		return fmt.Errorf("set settings of chat %s: %w", chatKey, err)
 	}
+	db.settings.setChat(chatKey, v)
 	return nil
 }
 

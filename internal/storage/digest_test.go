@@ -224,3 +224,41 @@ func TestMigrateV2FileToV3(t *testing.T) {
 		t.Fatalf("settings %+v, %v", cs, err)
 	}
 }
+
+// Cadences and chat settings are read from a copy in memory
+// (settings_cache.go): it must follow every write, survive a reopen, and
+// hand out values that do not share state.
+func TestSettingsCopyFollowsWrites(t *testing.T) {
+	db, _ := openTemp(t)
+	s := sub(addr("telegram", "1"), "Witkoff")
+	if err := db.AddSubscription(s); err != nil {
+		t.Fatal(err)
+	}
+	early := digest.Cadence{Mode: digest.Daily, At: 60}
+	if err := db.SetSubscriptionCadence(s.ID, early); err != nil {
+		t.Fatal(err)
+	}
+	cs := digest.ChatSettings{Quiet: &digest.Quiet{Start: 60, End: 120}}
+	if err := db.SetChatSettings("telegram:1", cs); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := db.ChatSettings("telegram:1")
+	got.Quiet.Start = 999 // the caller's own copy
+	if again, _ := db.ChatSettings("telegram:1"); again.Quiet == nil || again.Quiet.Start != 60 {
+		t.Errorf("settings changed through a returned value: %+v", again.Quiet)
+	}
+	db, _ = reopen(t, db)
+	if c, _ := db.SubscriptionCadence(s.ID); c != early {
+		t.Errorf("cadence after reopen %+v, want %+v", c, early)
+	}
+	if err := db.SetChatSettings("telegram:1", digest.ChatSettings{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.ChatSettings("telegram:1"); got != (digest.ChatSettings{}) {
+		t.Errorf("settings after removal %+v", got)
+	}
+	db, _ = reopen(t, db)
+	if got, _ := db.ChatSettings("telegram:1"); got != (digest.ChatSettings{}) {
+		t.Errorf("settings after removal and reopen %+v", got)
+	}
+}

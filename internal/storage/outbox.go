@@ -181,7 +181,9 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 	// group commit, other polls' commits.
 	now := db.now()
 	records := make([][]byte, len(items))
+	nmsgs := 0
 	for i := range items {
+		nmsgs += len(items[i].Messages)
 		s := items[i].Story
 		if s.ID == "" {
 			continue
@@ -196,6 +198,8 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 	}
 	// Through the group commit: concurrent polls share a transaction and
 	// its fsync. The function may run twice; it starts from nothing.
+	// Sized once: about 21 messages per new story in the benchmark.
+	enqueued = make([]chat.Message, 0, nmsgs)
 	err := db.update(func(tx *bolt.Tx) error {
 		enqueued = enqueued[:0]
 		ids, links := bucket(tx, bucketSeenIDs), bucket(tx, bucketSeenLinks)
@@ -231,11 +235,13 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 				// chat's earlier alert when there is one (clusters.go).
 				// An alert of this story is stored referring to its
 				// recent record (outbox_codec.go).
-				ms, err := db.place(tx, out, m, now, &s, ref)
+				q, ok, err := db.place(tx, out, m, now, &s, ref)
 				if err != nil {
 					return err
 				}
-				enqueued = append(enqueued, ms...)
+				if ok {
+					enqueued = append(enqueued, q)
+				}
 			}
 			for _, m := range items[i].Held {
 				if err := hold(held, m, now); err != nil {

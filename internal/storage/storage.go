@@ -126,6 +126,9 @@ type DB struct {
 	deflate deflater
 	// notes are source states waiting to be written (notes.go).
 	notes notes
+	// settings is the in-memory copy of digest cadences and chat
+	// settings (settings_cache.go).
+	settings settingsCache
 }
 
 // Open opens (creating when needed) the database at path. The parent
@@ -170,6 +173,9 @@ func Open(path string, opts Options) (*DB, error) {
 		err = bdb.View(db.checkSchema)
 	} else {
 		err = bdb.Update(db.initSchema)
+	}
+	if err == nil {
+		err = bdb.View(db.settings.load)
 	}
 	if err != nil {
 		_ = bdb.Close()

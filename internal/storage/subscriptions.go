@@ -324,6 +324,10 @@ func (db *DB) MoveChat(from, to chat.Address) (int, error) {
 		return a
 	}
 	moved := 0
+	// The chat's settings move too (moveChatSettings): the copy in
+	// memory is read again after the commit.
+	db.settings.write.Lock()
+	defer db.settings.write.Unlock()
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		moved = 0
 		all, err := chatSubs(tx, from.Key())
@@ -375,6 +379,9 @@ func (db *DB) MoveChat(from, to chat.Address) (int, error) {
 	})
 	if err != nil {
 		return 0, fmt.Errorf("move chat %s to %s: %w", from.Key(), to.Key(), err)
+	}
+	if err := db.bolt.View(db.settings.load); err != nil {
+		return moved, fmt.Errorf("move chat %s to %s: reload settings: %w", from.Key(), to.Key(), err)
 	}
 	return moved, nil
 }
