@@ -136,3 +136,26 @@ func TestPipelineNotModifiedNotesState(t *testing.T) {
 		t.Errorf("state after reopening: %+v, %v", got, err)
 	}
 }
+
+// An alert's terms are the hit's own slice when it has no repeats; merging
+// another hit's terms must then leave the matcher's array as it was.
+func TestOwnTermsAndMerge(t *testing.T) {
+	backing := []string{"gaza", "ceasefire", "kremlin"}
+	first := backing[:2]
+	for _, tc := range []struct {
+		in   []string
+		want string
+	}{
+		{first, "[gaza ceasefire]"},
+		{[]string{"gaza", "gaza", "talks"}, "[gaza talks]"},
+		{nil, "[]"},
+	} {
+		if got := fmt.Sprint(ownTerms(tc.in)); got != tc.want {
+			t.Errorf("ownTerms(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	merged := mergeTerms(ownTerms(first), []string{"witkoff"})
+	if fmt.Sprint(merged) != "[gaza ceasefire witkoff]" || backing[2] != "kremlin" {
+		t.Errorf("merge gave %q and left the matcher's array %q", merged, backing)
+	}
+}
