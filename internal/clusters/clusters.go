@@ -131,11 +131,14 @@ type Clusterer struct {
 	// story gets.
 	ring       []entry
 	head, next uint64
-	// feat holds each kept story's block (see entry) at virtual positions
-	// [entry.feat, +blockLen), at p&(len(feat)-1); blocks never wrap, and
-	// the ring's live part is [featHead, featNext).
+	// feat holds each kept story's block (see entry) at [entry.feat,
+	// +blockLen), in order of assignment from featHead to featNext,
+	// wrapping to the start when the end has no room (featWrapped) but
+	// never within a block. featLive words are in use.
 	feat               []uint32
 	featHead, featNext uint32
+	featWrapped        bool
+	featLive           int
 	byID               map[uint64]uint32 // hash of a story ID → its seq's low 32 bits
 	byLink             map[uint64]uint32 // hash of a canonical link → the latest story with it
 
@@ -192,7 +195,7 @@ const (
 type entry struct {
 	at                                     int64 // see nanos
 	idH, linkH                             uint64
-	feat                                   uint32 // virtual position of its block
+	feat                                   uint32 // its block's offset in Clusterer.feat
 	cluster                                uint32 // the cluster it joined (may since be merged)
 	visit                                  uint32
 	nFull, nTitle, nNames, nNums, nAllNums uint8
@@ -413,8 +416,7 @@ func (c *Clusterer) mask() uint32 { return uint32(len(c.ring) - 1) }
 
 // block returns e's block in the feat ring.
 func (c *Clusterer) block(e *entry) []uint32 {
-	p := e.feat & uint32(len(c.feat)-1)
-	return c.feat[p : p+e.blockLen()]
+	return c.feat[e.feat : e.feat+e.blockLen()]
 }
 
 // linked returns the kept story that link l names.
@@ -595,10 +597,16 @@ func (c *Clusterer) add(f *feats, at int64, k uint32) {
 		c.growRing()
 	}
 	seq := c.next
+	// Counts are bytes: the sets hold at most maxTokens words, except a
+	// pathological title's names, of which the first 255 (by hash) count.
+	ne := entry{at: at, idH: f.idH, linkH: f.linkH, cluster: k,
+		nFull: uint8(len(f.full)), nTitle: uint8(len(f.title)), nNames: uint8(min(len(c.a32.names), 255)),
+		nNums: uint8(len(c.a32.numbers)), nAllNums: uint8(len(c.a32.allNums))}
+	// Room for the block first: making it may move the kept blocks.
+	ne.feat = c.allocFeat(ne.blockLen())
 	c.next++
-	slot := uint32(seq) & c.mask()
-	e := &c.ring[slot]
-	*e = entry{at: at, idH: f.idH, linkH: f.linkH, cluster: k}
+	e := &c.ring[uint32(seq)&c.mask()]
+	*e = ne
 	if f.hasID {
 		e.flags |= hasID
 		c.byID[f.idH] = uint32(seq)
@@ -607,15 +615,6 @@ func (c *Clusterer) add(f *feats, at int64, k uint32) {
 		e.flags |= hasLink
 		c.byLink[f.linkH] = uint32(seq)
 	}
-	// Counts are bytes: the sets hold at most maxTokens words, except a
-	// pathological title's names, of which the first 255 (by hash) count.
-	e.nFull = uint8(len(f.full))
-	e.nTitle = uint8(len(f.title))
-	e.nNames = uint8(min(len(c.a32.names), 255))
-	e.nNums = uint8(len(c.a32.numbers))
-	e.nAllNums = uint8(len(c.a32.allNums))
-	n := e.blockLen()
-	e.feat = c.allocFeat(n)
 	blk := c.block(e)
 
 	// Words, title first, each part in hash order (see entry), as
@@ -672,41 +671,41 @@ func (c *Clusterer) growRing() {
 	}
 }
 
-// allocFeat returns the virtual position of a new block of n words at the
-// end of the feat ring, growing the ring when it is full. A block that
-// would wrap starts at the ring's beginning instead.
+// allocFeat returns the offset of a new block of n words after the
+// newest in the feat ring, growing the ring when it has no room.
 func (c *Clusterer) allocFeat(n uint32) uint32 {
-	for {
-		if size := uint32(len(c.feat)); size > 0 {
-			p := c.featNext
-			if off := p & (size - 1); off+n > size {
-				p += size - off
-			}
-			if p+n-c.featHead <= size {
-				c.featNext = p + n
-				return p
-			}
-		}
-		c.growFeat(n)
+	c.featLive += int(n)
+	size := uint32(len(c.feat))
+	switch {
+	case !c.featWrapped && c.featNext+n <= size:
+	case !c.featWrapped && n <= c.featHead:
+		// No room at the end: start again at the beginning.
+		c.featNext, c.featWrapped = 0, true
+	case c.featWrapped && c.featNext+n <= c.featHead:
+	default:
+		c.resizeFeat(c.featLive + c.featLive/8 + 1024)
 	}
+	p := c.featNext
+	c.featNext += n
+	return p
 }
 
-// growFeat doubles the feat ring (at least) until n more words fit. With
-// sizes powers of two, a block that did not wrap before does not after.
-func (c *Clusterer) growFeat(n uint32) {
+// resizeFeat moves the kept blocks, in order, to the start of a new feat
+// ring of size words (at least featLive; the block being added is counted
+// but not yet kept). Growing by an eighth rather than doubling keeps the
+// ring's unused part small; the copy is rare once the window is full.
+func (c *Clusterer) resizeFeat(size int) {
 	old := c.feat
-	size := max(1024, 2*len(old))
-	for uint32(size) < c.featNext-c.featHead+2*n {
-		size *= 2
-	}
 	c.feat = make([]uint32, size)
-	if len(old) == 0 {
-		return
+	p := uint32(0)
+	for s := c.head; s != c.next; s++ {
+		e := &c.ring[uint32(s)&c.mask()]
+		n := e.blockLen()
+		copy(c.feat[p:p+n], old[e.feat:e.feat+n])
+		e.feat = p
+		p += n
 	}
-	oldMask, mask := uint32(len(old)-1), uint32(size-1)
-	for p := c.featHead; p != c.featNext; p++ {
-		c.feat[p&mask] = old[p&oldMask]
-	}
+	c.featHead, c.featNext, c.featWrapped = 0, p, false
 }
 
 // evict drops the oldest assigned stories while the oldest is older than
@@ -720,12 +719,21 @@ func (c *Clusterer) evict() {
 			return
 		}
 		c.forget(e, uint32(c.head))
+		c.featLive -= int(e.blockLen())
 		c.head++
-		if c.head == c.next {
-			c.featHead = c.featNext
-		} else {
+		switch {
+		case c.head == c.next:
+			c.featHead, c.featNext, c.featWrapped = 0, 0, false
+		case c.ring[uint32(c.head)&c.mask()].feat < c.featHead:
+			// The oldest block is now past the wrap.
+			c.featHead, c.featWrapped = c.ring[uint32(c.head)&c.mask()].feat, false
+		default:
 			c.featHead = c.ring[uint32(c.head)&c.mask()].feat
 		}
+	}
+	// A window that has shrunk gives most of its blocks' ring back.
+	if len(c.feat) > 1<<16 && c.featLive < len(c.feat)/4 {
+		c.resizeFeat(c.featLive + c.featLive/8 + 1024)
 	}
 }
 

@@ -89,11 +89,10 @@ type windowSizes struct {
 func checkWindow(t *testing.T, c *Clusterer) windowSizes {
 	t.Helper()
 	sz := windowSizes{ring: len(c.ring), feat: len(c.feat), words: len(c.words), wordTab: len(c.wordTab), clusters: len(c.clusters)}
-	fm := uint32(len(c.feat) - 1)
 	held := map[uint32]int{} // word → kept stories holding it
 	for s := c.head; s != c.next; s++ {
 		e := &c.ring[uint32(s)&c.mask()]
-		for _, id := range c.feat[e.feat&fm : e.feat&fm+uint32(e.nFull)] {
+		for _, id := range c.block(e)[:e.nFull] {
 			held[id]++
 		}
 	}
@@ -159,6 +158,11 @@ func TestWindowBounded(t *testing.T) {
 			continue
 		}
 		sz := checkWindow(t, c)
+		// The blocks' ring has room for about an eighth more than the
+		// blocks in it, and never keeps growing.
+		if sz.feat > c.featLive+c.featLive/4+2048 {
+			t.Errorf("after %d stories: blocks' ring of %d words for %d in use", i+1, sz.feat, c.featLive)
+		}
 		if n, _ := c.Len(); n != window {
 			t.Fatalf("kept %d stories, want %d", n, window)
 		}
@@ -167,9 +171,27 @@ func TestWindowBounded(t *testing.T) {
 			first = sz
 		case 10:
 			t.Logf("after 2 windows %+v, after 10 %+v", first, sz)
-			if sz.ring > first.ring || sz.feat > first.feat || sz.wordTab > first.wordTab*5/4 || sz.clusters > (first.clusters+sz.aliases)*5/4 {
+			if sz.ring > first.ring || sz.wordTab > first.wordTab*5/4 || sz.clusters > (first.clusters+sz.aliases)*5/4 {
 				t.Errorf("structures grew from %+v after 2 windows to %+v after 10", first, sz)
 			}
 		}
+	}
+}
+
+// TestWindowShrinks: when the window empties, the blocks' ring gives its
+// memory back, and what is left is consistent.
+func TestWindowShrinks(t *testing.T) {
+	sts := windowStories(3001)
+	c := New(Config{})
+	for i := range 3000 {
+		c.Assign(&sts[i])
+	}
+	big := len(c.feat)
+	last := sts[3000]
+	last.FirstSeen = sts[2999].FirstSeen.Add(48 * time.Hour)
+	c.Assign(&last)
+	checkWindow(t, c)
+	if n, _ := c.Len(); n != 1 || len(c.feat) > 4096 || big < 1<<16 {
+		t.Errorf("kept %d stories in a blocks' ring of %d words (%d before); want 1 story, under 4096 words", n, len(c.feat), big)
 	}
 }
