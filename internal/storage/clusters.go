@@ -123,9 +123,9 @@ func putClusterAlert(b *bolt.Bucket, key []byte, r *ClusterAlert) error {
 //
 // An alert of story s (nil: none), whose recent record is under ref, is
 // stored referring to it (outbox_codec.go); edits are stored whole.
-func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time, s *story.Story, ref []byte) (chat.Message, bool, error) {
+func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time, s *story.Story, ref []byte, arena *valueArena) (chat.Message, bool, error) {
 	if m.Kind != chat.KindAlert || m.Alert == nil || m.Alert.ClusterID == "" {
-		q, err := enqueueOf(out, m, now, s, ref)
+		q, err := enqueueOf(out, m, now, s, ref, arena)
 		if err != nil {
 			return q, false, err
 		}
@@ -159,7 +159,7 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 		}
 	}
 	if rec == nil || when.Sub(rec.At) >= db.editWindow() {
-		return db.placeAlert(out, recs, bySeq, key, m, when, now, s, ref)
+		return db.placeAlert(out, recs, bySeq, key, m, when, now, s, ref, arena)
 	}
 
 	o := chat.Outlet{Source: m.Alert.Source, Title: m.Alert.Title, Link: m.Alert.Link}
@@ -217,7 +217,7 @@ func aliasedRecord(recs *bolt.Bucket, chatKey, root string, canon func(string) s
 
 // placeAlert queues m as the chat's alert of its cluster, numbered by its
 // own seq, and starts the cluster's record for the chat.
-func (db *DB) placeAlert(out, recs, bySeq *bolt.Bucket, key []byte, m chat.Message, when, now time.Time, s *story.Story, ref []byte) (chat.Message, bool, error) {
+func (db *DB) placeAlert(out, recs, bySeq *bolt.Bucket, key []byte, m chat.Message, when, now time.Time, s *story.Story, ref []byte, arena *valueArena) (chat.Message, bool, error) {
 	seq, err := out.NextSequence()
 	if err != nil {
 		return chat.Message{}, false, fmt.Errorf("enqueue: %w", err)
@@ -230,7 +230,7 @@ func (db *DB) placeAlert(out, recs, bySeq *bolt.Bucket, key []byte, m chat.Messa
 	if m.Created.IsZero() {
 		m.Created = now
 	}
-	v, err := storedMessage(&m, s, ref)
+	v, err := storedMessage(arena, &m, s, ref)
 	if err != nil {
 		return chat.Message{}, false, err
 	}

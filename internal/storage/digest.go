@@ -209,12 +209,13 @@ func (db *DB) FlushHeld(chatKey string, subIDs []uint64, build func(held []chat.
 // SubscriptionCadence returns the cadence of subscription id: the zero
 // (instant) cadence when none was set. It implements digest.Settings.
 func (db *DB) SubscriptionCadence(id uint64) (digest.Cadence, error) {
-	var c digest.Cadence
 	// From the copy in memory (settings_cache.go), not a transaction.
 	v := db.settings.getCadence(id)
 	if v == nil {
-		return c, nil
+		// Before c is declared: decoding into it moves it to the heap.
+		return digest.Cadence{}, nil
 	}
+	var c digest.Cadence
 	if err := json.Unmarshal(v, &c); err != nil {
 		return digest.Cadence{}, fmt.Errorf("cadence of subscription %d: %w", id, err)
 	}
@@ -255,12 +256,13 @@ func (db *DB) SetSubscriptionCadence(id uint64, c digest.Cadence) error {
 // ChatSettings returns the delivery settings of a chat (chat.Address.Key),
 // the zero value when none were set. It implements digest.Settings.
 func (db *DB) ChatSettings(chatKey string) (digest.ChatSettings, error) {
-	var s digest.ChatSettings
 	// From the copy in memory (settings_cache.go), not a transaction.
 	v := db.settings.getChat(chatKey)
 	if v == nil {
-		return s, nil
+		// Before s is declared: decoding into it moves it to the heap.
+		return digest.ChatSettings{}, nil
 	}
+	var s digest.ChatSettings
 	if err := json.Unmarshal(v, &s); err != nil {
 		return digest.ChatSettings{}, fmt.Errorf("settings of chat %s: %w", chatKey, err)
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -202,6 +203,7 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 	enqueued = make([]chat.Message, 0, nmsgs)
 	err := db.update(func(tx *bolt.Tx) error {
 		enqueued = enqueued[:0]
+		var arena valueArena // outbox records, kept until the commit
 		ids, links := bucket(tx, bucketSeenIDs), bucket(tx, bucketSeenLinks)
 		recent, out := bucket(tx, bucketRecent), bucket(tx, bucketOutbox)
 		// Both are appended to in key order (first-seen time, sequence):
@@ -235,7 +237,7 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 				// chat's earlier alert when there is one (clusters.go).
 				// An alert of this story is stored referring to its
 				// recent record (outbox_codec.go).
-				q, ok, err := db.place(tx, out, m, now, &s, ref)
+				q, ok, err := db.place(tx, out, m, now, &s, ref, &arena)
 				if err != nil {
 					return err
 				}
@@ -262,13 +264,15 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 }
 
 func enqueue(out *bolt.Bucket, m chat.Message, now time.Time) (chat.Message, error) {
-	return enqueueOf(out, m, now, nil, nil)
+	return enqueueOf(out, m, now, nil, nil, nil)
 }
 
 // enqueueOf appends m to the outbox; when m is an alert of story s, kept
 // under ref in the recent bucket of the same transaction, it is stored as
 // a compact record referring to it (outbox_codec.go).
-func enqueueOf(out *bolt.Bucket, m chat.Message, now time.Time, s *story.Story, ref []byte) (chat.Message, error) {
+//
+// Its record is cut from arena (nil: allocated alone).
+func enqueueOf(out *bolt.Bucket, m chat.Message, now time.Time, s *story.Story, ref []byte, arena *valueArena) (chat.Message, error) {
 	seq, err := out.NextSequence()
 	if err != nil {
 		return m, fmt.Errorf("enqueue: %w", err)
@@ -277,11 +281,12 @@ func enqueueOf(out *bolt.Bucket, m chat.Message, now time.Time, s *story.Story, 
 	if m.Created.IsZero() {
 		m.Created = now
 	}
-	v, err := storedMessage(&m, s, ref)
+	v, err := storedMessage(arena, &m, s, ref)
 	if err != nil {
 		return m, err
 	}
-	if err := out.Put(u64(seq), v); err != nil {
+	// bbolt copies keys, so the key may come from the arena too.
+	if err := out.Put(binary.BigEndian.AppendUint64(arena.take(8), seq), v); err != nil {
 		return m, fmt.Errorf("enqueue message %d: %w", seq, err)
 	}
 	return m, nil

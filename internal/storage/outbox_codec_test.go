@@ -355,3 +355,25 @@ func TestCompactable(t *testing.T) {
 		}
 	}
 }
+
+// Buffers cut from the arena never share bytes, also across chunks: bbolt
+// holds every value by reference until the commit.
+func TestValueArenaBuffersAreDisjoint(t *testing.T) {
+	var a valueArena
+	var bufs [][]byte
+	for i := range 3000 {
+		b := a.take(40)
+		if len(b) != 0 || cap(b) != 40 {
+			t.Fatalf("take(40) gave len %d cap %d", len(b), cap(b))
+		}
+		bufs = append(bufs, append(b, bytes.Repeat([]byte{byte(i)}, 40)...))
+	}
+	for i, b := range bufs {
+		if !bytes.Equal(b, bytes.Repeat([]byte{byte(i)}, 40)) {
+			t.Fatalf("buffer %d overwritten: %v", i, b[:4])
+		}
+	}
+	if b := (*valueArena)(nil).take(5); cap(b) != 5 {
+		t.Errorf("nil arena: cap %d", cap(b))
+	}
+}
