@@ -229,6 +229,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.prune,
 		d.refreshGauges,
 		d.control,
+		d.releaseMap,
 	}, d.runners...)
 	if d.Config.HTTP.Listen != "" {
 		parts = append(parts, d.httpServer().Run)

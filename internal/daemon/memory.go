@@ -26,6 +26,24 @@ const memoryHeadroom = 16 << 20
 // memoryInterval is how often the limit follows the live heap.
 const memoryInterval = 30 * time.Second
 
+// releaseMap drops the database file's pages from the process's memory
+// map every memoryInterval (storage.DB.ReleaseMap): bbolt reads through a
+// map of the whole file, and without this every page a busy cycle touched
+// stays in the resident set, though the kernel keeps it cached either way.
+// A failure is logged and tried again at the next interval.
+func (d *Daemon) releaseMap(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.clk.After(memoryInterval):
+		}
+		if err := d.DB.ReleaseMap(); err != nil {
+			d.log.Warn("release database map", slog.Any("err", err))
+		}
+	}
+}
+
 // MemoryLimit is the soft limit for a live heap of live bytes: floor, or
 // more once the live heap outgrows it (1.5 times the live heap plus
 // 16 MiB), so that a large instance (many subscriptions, a long

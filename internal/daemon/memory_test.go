@@ -2,12 +2,17 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"path/filepath"
 	"runtime/debug"
 	"testing"
 	"time"
 
+	"frontwire/internal/chat"
 	"frontwire/internal/clock"
+	"frontwire/internal/storage"
+	"frontwire/internal/subscriptions"
 )
 
 func TestMemoryLimit(t *testing.T) {
@@ -50,5 +55,63 @@ func TestKeepMemoryLimit(t *testing.T) {
 	}
 	if got := debug.SetMemoryLimit(-1); got != before {
 		t.Errorf("limit after stopping = %d, want %d as before", got, before)
+	}
+}
+
+// TestReleaseMap: every interval the daemon drops the database file's
+// pages from its map, and the data reads back the same.
+func TestReleaseMap(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC))
+	db, err := storage.Open(filepath.Join(t.TempDir(), "frontwire.db"), storage.Options{NoSync: true, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 20_000
+	subs := make([]*subscriptions.Subscription, n)
+	for i := range subs {
+		subs[i] = &subscriptions.Subscription{Chat: chat.Address{Platform: "telegram", Chat: fmt.Sprint(i)},
+			Query: fmt.Sprintf("Witkoff peace plan %d", i)}
+	}
+	if err := db.AddSubscriptions(subs); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		c := 0
+		if err := db.ForEachSubscription(func(*subscriptions.Subscription) error { c++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	resident := func() int64 {
+		b, err := db.MapResident()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	d := &Daemon{DB: db, log: slog.New(slog.DiscardHandler), clk: clk}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.releaseMap(ctx) }()
+	clk.WaitForWaiters(1)
+	if got := count(); got != n {
+		t.Fatalf("%d subscriptions read, want %d", got, n)
+	}
+	before := resident()
+	if before < 1<<20 {
+		t.Fatalf("only %d bytes of the database resident after reading it: the test proves nothing", before)
+	}
+	clk.Advance(memoryInterval)
+	clk.WaitForWaiters(1) // released, waiting for the next interval
+	if after := resident(); after > before/4 {
+		t.Fatalf("resident map %d bytes before the interval, %d after", before, after)
+	}
+	if got := count(); got != n {
+		t.Fatalf("after the release %d subscriptions read, want %d", got, n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,10 @@
+//go:build !linux
+
+package storage
+
+// ReleaseMap does nothing where madvise is not used; see the Linux
+// version.
+func (db *DB) ReleaseMap() error { return nil }
+
+// MapResident reports 0 where /proc/self/smaps is not read.
+func (db *DB) MapResident() (int64, error) { return 0, nil }
