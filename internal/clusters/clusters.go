@@ -139,18 +139,18 @@ type Clusterer struct {
 	featHead, featNext uint32
 	featWrapped        bool
 	featLive           int
-	byID               map[uint64]uint32 // hash of a story ID → its seq's low 32 bits
-	byLink             map[uint64]uint32 // hash of a canonical link → the latest story with it
+	byID               hashIndex // hash of a story ID → seqKey of the story
+	byLink             hashIndex // hash of a canonical link → seqKey of the latest story with it
 
 	clusters     []cluster
 	freeClusters []uint32
 	// clusterIDs finds a kept cluster (root or merged) by its ID's hash;
 	// suffixed holds the rare IDs made unique with a "-n".
-	clusterIDs map[uint64]uint32
+	clusterIDs hashIndex
 	suffixed   map[clusterKey]uint32
 	roots      int
 
-	words     map[uint64]uint32 // stem hash → index in wordTab and stat
+	words     hashIndex // stem hash → index in wordTab and stat
 	wordTab   []word
 	stat      []wordStat // apart from wordTab: all that scoring reads, dense
 	freeWords []uint32
@@ -282,15 +282,11 @@ type clusterKey struct {
 // New returns a Clusterer with cfg, its zero fields set to the defaults.
 func New(cfg Config) *Clusterer {
 	return &Clusterer{
-		cfg:        cfg.withDefaults(),
-		head:       1,
-		next:       1,
-		byID:       make(map[uint64]uint32),
-		byLink:     make(map[uint64]uint32),
-		clusterIDs: make(map[uint64]uint32),
-		suffixed:   make(map[clusterKey]uint32),
-		words:      make(map[uint64]uint32),
-		newest:     zeroAt,
+		cfg:      cfg.withDefaults(),
+		head:     1,
+		next:     1,
+		suffixed: make(map[clusterKey]uint32),
+		newest:   zeroAt,
 	}
 }
 
@@ -352,7 +348,7 @@ func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 	cutoff := c.newest - window
 
 	if f.hasID {
-		if s, ok := c.byID[f.idH]; ok {
+		if s, ok := c.byID.get(f.idH); ok {
 			if o := &c.ring[s&c.mask()]; o.at >= cutoff {
 				return c.idOf(c.root(o.cluster)), false
 			}
@@ -361,7 +357,7 @@ func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 
 	best := noWord // a ring slot
 	if f.hasLink {
-		if s, ok := c.byLink[f.linkH]; ok && c.ring[s&c.mask()].at >= cutoff {
+		if s, ok := c.byLink.get(f.linkH); ok && c.ring[s&c.mask()].at >= cutoff {
 			best = s & c.mask()
 		}
 	}
@@ -413,6 +409,11 @@ func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 }
 
 func (c *Clusterer) mask() uint32 { return uint32(len(c.ring) - 1) }
+
+// seqKey is how the ID and link indexes name a kept story: the low 31 bits
+// of its seq (a hashIndex holds values below 1<<31), enough to find its
+// ring slot.
+func seqKey(seq uint64) uint32 { return uint32(seq) & (1<<31 - 1) }
 
 // block returns e's block in the feat ring.
 func (c *Clusterer) block(e *entry) []uint32 {
@@ -467,7 +468,7 @@ func (c *Clusterer) findCluster(h uint64, n uint32) uint32 {
 	var k uint32
 	var ok bool
 	if n == 0 {
-		k, ok = c.clusterIDs[h]
+		k, ok = c.clusterIDs.get(h)
 	} else {
 		k, ok = c.suffixed[clusterKey{h, n}]
 	}
@@ -488,7 +489,7 @@ func (c *Clusterer) newCluster(h uint64, n uint32, born uint64) uint32 {
 	}
 	c.clusters[k] = cluster{h: h, n: n, born: born, parent: noCluster, alias: noCluster}
 	if n == 0 {
-		c.clusterIDs[h] = k
+		c.clusterIDs.put(h, k)
 	} else {
 		c.suffixed[clusterKey{h, n}] = k
 	}
@@ -530,7 +531,7 @@ func (c *Clusterer) freeCluster(r uint32) {
 	for k := r; k != noCluster; {
 		cl := &c.clusters[k]
 		if cl.n == 0 {
-			delete(c.clusterIDs, cl.h)
+			c.clusterIDs.del(cl.h)
 		} else {
 			delete(c.suffixed, clusterKey{cl.h, cl.n})
 		}
@@ -570,7 +571,7 @@ func (c *Clusterer) Len() (stories, clusters int) {
 // wordOf returns the word of stem hash h, adding it when create is set;
 // noWord when it is not kept and create is not set.
 func (c *Clusterer) wordOf(h uint64, create bool) uint32 {
-	if id, ok := c.words[h]; ok {
+	if id, ok := c.words.get(h); ok {
 		return id
 	}
 	if !create {
@@ -587,7 +588,7 @@ func (c *Clusterer) wordOf(h uint64, create bool) uint32 {
 		c.wordTab = append(c.wordTab, word{hash: h})
 		c.stat = append(c.stat, wordStat{})
 	}
-	c.words[h] = id
+	c.words.put(h, id)
 	return id
 }
 
@@ -609,11 +610,11 @@ func (c *Clusterer) add(f *feats, at int64, k uint32) {
 	*e = ne
 	if f.hasID {
 		e.flags |= hasID
-		c.byID[f.idH] = uint32(seq)
+		c.byID.put(f.idH, seqKey(seq))
 	}
 	if f.hasLink {
 		e.flags |= hasLink
-		c.byLink[f.linkH] = uint32(seq)
+		c.byLink.put(f.linkH, seqKey(seq))
 	}
 	blk := c.block(e)
 
@@ -718,7 +719,7 @@ func (c *Clusterer) evict() {
 		if c.next-c.head <= uint64(c.cfg.MaxStories) && e.at >= cutoff {
 			return
 		}
-		c.forget(e, uint32(c.head))
+		c.forget(e, seqKey(c.head))
 		c.featLive -= int(e.blockLen())
 		c.head++
 		switch {
@@ -737,14 +738,14 @@ func (c *Clusterer) evict() {
 	}
 }
 
-// forget removes the kept story e, of sequence number seq (low bits), from
+// forget removes the kept story e, of sequence number seq (seqKey), from
 // the maps, the word statistics and its cluster.
 func (c *Clusterer) forget(e *entry, seq uint32) {
-	if e.flags&hasID != 0 && c.byID[e.idH] == seq {
-		delete(c.byID, e.idH)
+	if s, ok := c.byID.get(e.idH); ok && e.flags&hasID != 0 && s == seq {
+		c.byID.del(e.idH)
 	}
-	if e.flags&hasLink != 0 && c.byLink[e.linkH] == seq {
-		delete(c.byLink, e.linkH)
+	if s, ok := c.byLink.get(e.linkH); ok && e.flags&hasLink != 0 && s == seq {
+		c.byLink.del(e.linkH)
 	}
 	c.docs--
 	blk := c.block(e)
@@ -755,7 +756,7 @@ func (c *Clusterer) forget(e *entry, seq uint32) {
 		w.first = blk[int(e.nFull)+i]
 		w.n--
 		if c.stat[id].df--; c.stat[id].df <= 0 {
-			delete(c.words, w.hash)
+			c.words.del(w.hash)
 			c.freeWords = append(c.freeWords, id)
 		}
 	}

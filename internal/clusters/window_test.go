@@ -88,7 +88,7 @@ type windowSizes struct {
 // words and that counts match, and returns the structures' sizes.
 func checkWindow(t *testing.T, c *Clusterer) windowSizes {
 	t.Helper()
-	sz := windowSizes{ring: len(c.ring), feat: len(c.feat), words: len(c.words), wordTab: len(c.wordTab), clusters: len(c.clusters)}
+	sz := windowSizes{ring: len(c.ring), feat: len(c.feat), words: c.words.len(), wordTab: len(c.wordTab), clusters: len(c.clusters)}
 	held := map[uint32]int{} // word → kept stories holding it
 	for s := c.head; s != c.next; s++ {
 		e := &c.ring[uint32(s)&c.mask()]
@@ -139,8 +139,8 @@ func checkWindow(t *testing.T, c *Clusterer) windowSizes {
 	if inUse := len(c.clusters) - len(c.freeClusters); inUse != reachable || c.roots != len(inRoot) {
 		t.Fatalf("%d clusters in use, %d roots counted; %d reachable from %d roots of kept stories", inUse, c.roots, reachable, len(inRoot))
 	}
-	if len(c.words) != len(held) {
-		t.Fatalf("%d words interned, %d held by kept stories", len(c.words), len(held))
+	if c.words.len() != len(held) {
+		t.Fatalf("%d words interned, %d held by kept stories", c.words.len(), len(held))
 	}
 	return sz
 }
