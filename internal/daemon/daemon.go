@@ -205,6 +205,13 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 		SummaryMax:      cfg.Bot.SummaryMaxChars,
 		Location:        loc,
 		Observer:        d.Metrics,
+		// At the end of a cycle, give back the database pages it mapped
+		// (see releaseMap).
+		Idle: func() {
+			if err := db.ReleaseMap(); err != nil {
+				log.Warn("release database map", slog.Any("err", err))
+			}
+		},
 	})
 	if err != nil {
 		return nil, err

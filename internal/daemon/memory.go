@@ -27,10 +27,12 @@ const memoryHeadroom = 16 << 20
 const memoryInterval = 30 * time.Second
 
 // releaseMap drops the database file's pages from the process's memory
-// map every memoryInterval (storage.DB.ReleaseMap): bbolt reads through a
-// map of the whole file, and without this every page a busy cycle touched
-// stays in the resident set, though the kernel keeps it cached either way.
-// A failure is logged and tried again at the next interval.
+// map every memoryInterval (storage.DB.ReleaseMap), as the scheduler's
+// Idle hook does at the end of every poll cycle: bbolt reads through a map
+// of the whole file, and without this every page a busy cycle (or the
+// dispatcher, or a command) touched stays in the resident set, though the
+// kernel keeps it cached either way. A failure is logged and tried again
+// at the next interval.
 func (d *Daemon) releaseMap(ctx context.Context) error {
 	for {
 		select {

@@ -21,6 +21,7 @@ type dueQueue struct {
 	byHost map[string][]string // host → names waiting, in order
 	queued map[string]bool     // names waiting
 	polls  sync.WaitGroup      // polls started from the queue
+	active int                 // polls started from the queue and not finished
 }
 
 // enqueue queues name (on host) unless it is already waiting, and starts
@@ -68,9 +69,11 @@ func (s *Scheduler) pump(ctx context.Context) {
 			names = names[1:]
 			delete(q.queued, name)
 			q.polls.Add(1)
+			q.active++
 			go func() {
 				defer q.polls.Done()
 				s.pollQueued(ctx, name, release)
+				s.finished()
 			}()
 		}
 		if len(names) > 0 {
@@ -81,6 +84,19 @@ func (s *Scheduler) pump(ctx context.Context) {
 		}
 	}
 	q.hosts = kept
+}
+
+// finished counts a queued poll done and calls the Idle hook when it was
+// the last one running and nothing waits.
+func (s *Scheduler) finished() {
+	q := &s.due
+	q.mu.Lock()
+	q.active--
+	idle := q.active == 0 && len(q.hosts) == 0
+	q.mu.Unlock()
+	if idle && s.idle != nil {
+		s.idle()
+	}
 }
 
 // tryAcquire takes a slot of host and a global slot if both are free.

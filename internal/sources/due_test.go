@@ -88,3 +88,68 @@ func TestRunQueuesDueSources(t *testing.T) {
 		t.Errorf("stalled host asked %d times in all, want %d", n, slowN)
 	}
 }
+
+// TestIdleAfterLastPoll: the Idle hook runs once the last queued poll of
+// a cycle has finished, not while a poll still runs or waits.
+func TestIdleAfterLastPoll(t *testing.T) {
+	const n = 5
+	release, arrived := make(chan struct{}), make(chan struct{}, n)
+	slow := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		_, _ = w.Write([]byte(rss2))
+	})
+	var srcs []config.Source
+	for i := range n {
+		srcs = append(srcs, config.Source{Name: fmt.Sprintf("s-%d", i), URL: fmt.Sprintf("%s/%d", slow.URL, i), Schedule: "@every 1h"})
+	}
+	var idles atomic.Int32
+	idle := make(chan struct{}, n)
+	h := newHarness(t, nil, srcs, func(c *SchedulerConfig) {
+		c.MaxConcurrent = 2
+		c.PerHostConcurrent = 2
+		c.Idle = func() {
+			idles.Add(1)
+			idle <- struct{}{}
+		}
+	})
+	polled, stop := h.runObserved(n)
+	timeout := time.After(30 * time.Second)
+	// Two polls hold the host; the other three wait in the queue.
+	for range 2 {
+		select {
+		case <-arrived:
+		case <-idle:
+			t.Fatal("Idle while polls were running")
+		case <-timeout:
+			t.Fatal("the first polls never reached the server")
+		}
+	}
+	select {
+	case <-idle:
+		t.Fatal("Idle while polls were running")
+	default:
+	}
+	close(release)
+	for range n {
+		select {
+		case <-polled:
+		case <-timeout:
+			t.Fatal("not every source was polled")
+		}
+	}
+	select {
+	case <-idle:
+	case <-timeout:
+		t.Fatal("Idle was not called after the last poll")
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if got := idles.Load(); got != 1 {
+		t.Errorf("Idle called %d times in one cycle, want 1", got)
+	}
+}

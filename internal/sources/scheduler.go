@@ -110,6 +110,11 @@ type SchedulerConfig struct {
 	// Observer, when set, is told the outcome and duration of every poll
 	// that fetched (metrics).
 	Observer PollObserver
+	// Idle, when set, is called when the last poll started by the
+	// schedule finishes and no due source waits: at the end of a cycle,
+	// when the bot can give back what the cycle used. It runs on the
+	// finishing poll's goroutine and must not block for long.
+	Idle func()
 }
 
 // PollObserver receives one call per poll that reached the source:
@@ -140,6 +145,7 @@ type Scheduler struct {
 	summary  int
 	loc      *time.Location
 	observer PollObserver
+	idle     func()
 
 	global chan struct{}
 	hosts  map[string]chan struct{}
@@ -198,6 +204,7 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 		summary:  cfg.SummaryMax,
 		loc:      cfg.Location,
 		observer: cfg.Observer,
+		idle:     cfg.Idle,
 		global:   make(chan struct{}, cfg.MaxConcurrent),
 		hosts:    map[string]chan struct{}{},
 		rand:     cfg.Rand,
