@@ -817,10 +817,9 @@ func (c *Clusterer) candidates(f *feats) []uint32 {
 // depends on df alone, so each value is computed once per generation of
 // docs (syncIDF).
 func (c *Clusterer) idf(df int32) float64 {
-	if int(df) < len(c.idfTab) {
-		if m := &c.idfTab[df]; m.gen == c.idfGen {
-			return m.v
-		}
+	// Small enough to inline into the scoring loop.
+	if t := c.idfTab; uint(df) < uint(len(t)) && t[df].gen == c.idfGen {
+		return t[df].v
 	}
 	return c.idfSlow(int(df))
 }
@@ -918,25 +917,31 @@ func (c *Clusterer) score(f *feats, o *entry) float64 {
 	// The intersections, and the weights of o's words that f lacks: the
 	// union is f's weight plus those.
 	var interT, restT, interF, restF float64
-	for _, id := range blk[:o.nTitle] {
-		st := c.stat[id]
-		w := c.idf(st.df)
-		switch st.mark {
-		case c.stamp + 1:
-			interT += w
-			interF += w
-		case c.stamp:
-			restT += w
-			interF += w
-		default:
-			restT += w
-			restF += w
+	// The idf lookups written out (idf is too big to inline), with the
+	// slices in locals: this loop is most of an Assign.
+	stat, stamp := c.stat, c.stamp
+	tab, gen := c.idfTab, c.idfGen
+	for k, id := range blk[:o.nFull] {
+		st := stat[id]
+		var w float64
+		if uint(st.df) < uint(len(tab)) && tab[st.df].gen == gen {
+			w = tab[st.df].v
+		} else {
+			w = c.idfSlow(int(st.df))
+			tab = c.idfTab
 		}
-	}
-	for _, id := range blk[o.nTitle:o.nFull] {
-		st := c.stat[id]
-		w := c.idf(st.df)
-		if m := st.mark; m == c.stamp || m == c.stamp+1 {
+		// st.mark-stamp is 0 for a word of the new story, 1 for one of
+		// its title, and large for any other (marks of earlier Assigns
+		// are lower).
+		inA := st.mark-stamp < 2
+		if k < int(o.nTitle) {
+			if st.mark == stamp+1 {
+				interT += w
+			} else {
+				restT += w
+			}
+		}
+		if inA {
 			interF += w
 		} else {
 			restF += w
