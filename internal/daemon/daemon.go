@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"frontwire/internal/alerts"
@@ -80,6 +81,9 @@ type Daemon struct {
 	loadTime time.Duration
 	// memoryFloor is Options.MemoryLimit.
 	memoryFloor int64
+	// lastFree is when cycleDone last returned memory to the system
+	// (Unix nanoseconds).
+	lastFree atomic.Int64
 }
 
 // New opens storage, loads the subscriptions into the index and builds
@@ -205,13 +209,7 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 		SummaryMax:      cfg.Bot.SummaryMaxChars,
 		Location:        loc,
 		Observer:        d.Metrics,
-		// At the end of a cycle, give back the database pages it mapped
-		// (see releaseMap).
-		Idle: func() {
-			if err := db.ReleaseMap(); err != nil {
-				log.Warn("release database map", slog.Any("err", err))
-			}
-		},
+		Idle:            d.cycleDone,
 	})
 	if err != nil {
 		return nil, err

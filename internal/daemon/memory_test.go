@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -58,16 +59,14 @@ func TestKeepMemoryLimit(t *testing.T) {
 	}
 }
 
-// TestReleaseMap: every interval the daemon drops the database file's
-// pages from its map, and the data reads back the same.
-func TestReleaseMap(t *testing.T) {
-	clk := clock.NewFake(time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC))
+// filledDB opens a database holding n subscriptions.
+func filledDB(t *testing.T, clk clock.Clock, n int) *storage.DB {
+	t.Helper()
 	db, err := storage.Open(filepath.Join(t.TempDir(), "frontwire.db"), storage.Options{NoSync: true, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	const n = 20_000
+	t.Cleanup(func() { _ = db.Close() })
 	subs := make([]*subscriptions.Subscription, n)
 	for i := range subs {
 		subs[i] = &subscriptions.Subscription{Chat: chat.Address{Platform: "telegram", Chat: fmt.Sprint(i)},
@@ -76,6 +75,35 @@ func TestReleaseMap(t *testing.T) {
 	if err := db.AddSubscriptions(subs); err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// mapResident reads db's resident map size, after reading every
+// subscription through the map when read is set.
+func mapResident(t *testing.T, db *storage.DB, read bool, n int) int64 {
+	t.Helper()
+	if read {
+		c := 0
+		if err := db.ForEachSubscription(func(*subscriptions.Subscription) error { c++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if c != n {
+			t.Fatalf("%d subscriptions read, want %d", c, n)
+		}
+	}
+	b, err := db.MapResident()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestReleaseMap: every interval the daemon drops the database file's
+// pages from its map, and the data reads back the same.
+func TestReleaseMap(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC))
+	const n = 20_000
+	db := filledDB(t, clk, n)
 	count := func() int {
 		c := 0
 		if err := db.ForEachSubscription(func(*subscriptions.Subscription) error { c++; return nil }); err != nil {
@@ -113,5 +141,41 @@ func TestReleaseMap(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// forcedGCs is how many collections the program forced so far
+// (debug.FreeOSMemory forces one).
+func forcedGCs() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// TestCycleDone: the end of a poll cycle releases the database map every
+// time, and returns freed memory to the system at most every
+// freeInterval.
+func TestCycleDone(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC))
+	const n = 20_000
+	db := filledDB(t, clk, n)
+	d := &Daemon{DB: db, log: slog.New(slog.DiscardHandler), clk: clk}
+	for i, step := range []struct {
+		advance time.Duration
+		free    bool
+	}{{0, true}, {time.Second, false}, {freeInterval, true}, {0, false}} {
+		clk.Advance(step.advance)
+		before := mapResident(t, db, true, n)
+		if before < 1<<20 {
+			t.Fatalf("step %d: only %d bytes of the database resident after reading it: the test proves nothing", i, before)
+		}
+		gcs := forcedGCs()
+		d.cycleDone()
+		if after := mapResident(t, db, false, n); after > before/4 {
+			t.Errorf("step %d: resident map %d bytes before cycleDone, %d after", i, before, after)
+		}
+		if freed := forcedGCs() > gcs; freed != step.free {
+			t.Errorf("step %d (%v later): memory returned = %v, want %v", i, step.advance, freed, step.free)
+		}
 	}
 }
