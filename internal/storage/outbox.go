@@ -232,12 +232,13 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 			if err := recent.Put(ref, records[i]); err != nil {
 				return fmt.Errorf("keep story %q: %w", s.ID, err)
 			}
+			sref := shortRef(ref)
 			for _, m := range items[i].Messages {
 				// place turns a clustered alert into an edit of the
 				// chat's earlier alert when there is one (clusters.go).
 				// An alert of this story is stored referring to its
 				// recent record (outbox_codec.go).
-				q, ok, err := db.place(tx, out, m, now, &s, ref, &arena)
+				q, ok, err := db.place(tx, out, m, now, &s, sref, &arena)
 				if err != nil {
 					return err
 				}
@@ -551,13 +552,18 @@ func (db *DB) pruneRecent(cut uint64) (int, error) {
 			// Nothing old: no need to read the outbox.
 			return func(k, v []byte) bool { return false }, nil
 		}
-		kept := map[string]bool{}
+		// Referred to by recent key (older records) or by shortRef.
+		kept, keptShort := map[string]bool{}, map[string]bool{}
 		err := bucket(tx, bucketOutbox).ForEach(func(k, v []byte) error {
-			ref, err := outboxRef(v)
+			ref, short, err := outboxRef(v)
 			if err != nil {
 				return fmt.Errorf("outbox message %x: %w", k, err)
 			}
-			if len(ref) >= 8 && be64(ref) < cut {
+			switch {
+			case len(ref) < 8 || be64(ref) >= cut:
+			case short:
+				keptShort[string(ref)] = true
+			default:
 				kept[string(ref)] = true
 			}
 			return nil
@@ -566,7 +572,10 @@ func (db *DB) pruneRecent(cut uint64) (int, error) {
 			return nil, err
 		}
 		return func(k, v []byte) bool {
-			return len(k) >= 8 && be64(k) < cut && !kept[string(k)]
+			if len(k) < 8 || be64(k) >= cut || kept[string(k)] {
+				return false
+			}
+			return len(keptShort) == 0 || !keptShort[string(shortRef(k))]
 		}, nil
 	})
 }

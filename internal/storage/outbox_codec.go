@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,11 +22,17 @@ import (
 // grew by some 18 KB per story and JSON encoding and bbolt puts of those
 // copies were most of a new story's cost. The compact record is:
 //
-//	markCompactAlert (0x02)
-//	flags byte (1: Created is zero)
+//	markShortRef (0x03), or markCompactAlert (0x02) in records written
+//	  before the short key
+//	flags byte (1: Created is zero; 2: Created is a difference)
 //	uvarint-length strings: platform, chat, thread
-//	Created: varint seconds since 1970, uvarint nanoseconds
-//	uvarint-length bytes: the story's recent key (first-seen time + seen key)
+//	Created: with flag 2, a varint of nanoseconds from the first-seen
+//	  time in the story's key (a few bytes: an alert is made as its story
+//	  is first seen); else varint seconds since 1970, uvarint nanoseconds
+//	uvarint-length bytes: the story's key: with markShortRef, its
+//	  first-seen time and a 64-bit FNV-1a hash of the rest of its recent
+//	  key (16 bytes, see shortRef); with markCompactAlert, the whole
+//	  recent key (first-seen time + seen key, as long as the story's ID)
 //	uvarint subscription ID, uvarint-length query
 //	uvarint count of matched terms, each a uvarint-length string
 //	uvarint-length cluster ID, uvarint alert number
@@ -47,16 +54,65 @@ import (
 // (ErrSchemaTooNew) instead of failing on its outbox.
 func migrateV3toV4(*bolt.Tx) error { return nil }
 
-// markCompactAlert starts a compact alert record.
+// markCompactAlert starts a compact alert record holding its story's
+// whole recent key (written by 0bc7074 to 682cf01, still read).
 const markCompactAlert = 0x02
 
-const compactNoCreated = 1
+// markShortRef starts a compact alert record holding a short key of its
+// story (shortRef): a story's ID is often a URL of 60–100 bytes, and the
+// key was repeated in each of the story's alerts.
+const markShortRef = 0x03
+
+// isCompact reports whether an outbox record is compact (not JSON).
+func isCompact(v []byte) bool {
+	return len(v) > 0 && (v[0] == markCompactAlert || v[0] == markShortRef)
+}
+
+// shortRef is the short key of the story under recent key k: its
+// first-seen time and a 64-bit FNV-1a hash of the rest. Stories first
+// seen at the same instant (one poll's) are told apart by the hash; two
+// of them sharing one is a 1 in 2^64 chance per pair.
+func shortRef(k []byte) []byte {
+	if len(k) < 8 {
+		return nil
+	}
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, 16), k[:8]...), fnv64a(k[8:]))
+}
+
+// fnv64a is FNV-1a: stable across processes and builds, unlike maphash.
+func fnv64a(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
+const (
+	compactNoCreated    = 1
+	compactCreatedDelta = 2
+)
+
+// createdDelta is c.Created in nanoseconds from the time its story key
+// starts with, when both are times UnixNano can hold.
+func createdDelta(c *compactAlert) (int64, bool) {
+	if c.Created.IsZero() || len(c.Ref) < 8 {
+		return 0, false
+	}
+	rt := be64(c.Ref)
+	if y := c.Created.Year(); rt == 0 || rt > math.MaxInt64 || y < 1700 || y > 2200 {
+		return 0, false
+	}
+	return c.Created.UnixNano() - int64(rt), true
+}
 
 // compactAlert is a compact outbox record, unresolved.
 type compactAlert struct {
 	To             chat.Address
 	Created        time.Time
-	Ref            []byte // the story's key in the recent bucket
+	Ref            []byte // the story's recent key, or its shortRef when Short
+	Short          bool
 	SubscriptionID uint64
 	Query          string
 	Matched        []string
@@ -72,15 +128,27 @@ func appendString(b []byte, s string) []byte {
 // encodeCompact appends c's record to dst.
 func encodeCompact(dst []byte, c *compactAlert) []byte {
 	var flags byte
-	if c.Created.IsZero() {
+	delta, isDelta := createdDelta(c)
+	switch {
+	case c.Created.IsZero():
 		flags |= compactNoCreated
+	case isDelta:
+		flags |= compactCreatedDelta
 	}
-	dst = append(dst, markCompactAlert, flags)
+	mark := byte(markCompactAlert)
+	if c.Short {
+		mark = markShortRef
+	}
+	dst = append(dst, mark, flags)
 	dst = appendString(dst, c.To.Platform)
 	dst = appendString(dst, c.To.Chat)
 	dst = appendString(dst, c.To.Thread)
-	dst = binary.AppendVarint(dst, c.Created.Unix())
-	dst = binary.AppendUvarint(dst, uint64(c.Created.Nanosecond()))
+	if flags&compactCreatedDelta != 0 {
+		dst = binary.AppendVarint(dst, delta)
+	} else {
+		dst = binary.AppendVarint(dst, c.Created.Unix())
+		dst = binary.AppendUvarint(dst, uint64(c.Created.Nanosecond()))
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(c.Ref)))
 	dst = append(dst, c.Ref...)
 	dst = binary.AppendUvarint(dst, c.SubscriptionID)
@@ -139,23 +207,23 @@ func (r *compactReader) bytes() []byte {
 
 func (r *compactReader) string() string { return string(r.bytes()) }
 
-// decodeCompact parses a compact record (v[0] == markCompactAlert). The
-// returned Ref is a copy: v may be bbolt's, valid only in its transaction.
+// decodeCompact parses a compact record (isCompact). The returned Ref is
+// a copy: v may be bbolt's, valid only in its transaction.
 func decodeCompact(v []byte) (compactAlert, error) {
 	var c compactAlert
-	if len(v) < 2 || v[0] != markCompactAlert {
+	if len(v) < 2 || !isCompact(v) {
 		return c, errShortRecord
 	}
+	c.Short = v[0] == markShortRef
 	flags := v[1]
 	r := compactReader{b: v[2:]}
 	c.To = chat.Address{Platform: r.string(), Chat: r.string(), Thread: r.string()}
-	sec := r.varint()
-	nsec := r.uvarint()
-	if flags&compactNoCreated == 0 && !r.err {
-		if nsec >= 1e9 {
-			return c, errShortRecord
-		}
-		c.Created = time.Unix(sec, int64(nsec)).UTC()
+	var sec, delta int64
+	var nsec uint64
+	if flags&compactCreatedDelta != 0 {
+		delta = r.varint()
+	} else {
+		sec, nsec = r.varint(), r.uvarint()
 	}
 	c.Ref = bytes.Clone(r.bytes())
 	c.SubscriptionID = r.uvarint()
@@ -174,8 +242,17 @@ func decodeCompact(v []byte) (compactAlert, error) {
 	}
 	c.ClusterID = r.string()
 	c.Number = r.uvarint()
-	if r.err || len(r.b) != 0 || len(c.Ref) < 8 {
+	if r.err || len(r.b) != 0 || len(c.Ref) < 8 || c.Short && len(c.Ref) != 16 {
 		return c, errShortRecord
+	}
+	switch {
+	case flags&compactNoCreated != 0:
+	case flags&compactCreatedDelta != 0:
+		c.Created = time.Unix(0, int64(be64(c.Ref))+delta).UTC()
+	case nsec >= 1e9:
+		return c, errShortRecord
+	default:
+		c.Created = time.Unix(sec, int64(nsec)).UTC()
 	}
 	return c, nil
 }
@@ -214,7 +291,7 @@ func (a *valueArena) take(n int) []byte {
 }
 
 // storedMessage encodes m for the outbox: compact when m is an alert of
-// story s whose recent record is under ref (see compactable), JSON
+// story s, ref the shortRef of its recent key (see compactable), JSON
 // otherwise (s nil). A compact record is cut from arena.
 func storedMessage(arena *valueArena, m *chat.Message, s *story.Story, ref []byte) ([]byte, error) {
 	if s == nil || ref == nil || !compactable(m, s) {
@@ -222,7 +299,7 @@ func storedMessage(arena *valueArena, m *chat.Message, s *story.Story, ref []byt
 	}
 	a := m.Alert
 	c := compactAlert{
-		To: m.To, Created: m.Created, Ref: ref, SubscriptionID: a.SubscriptionID, Query: a.Query,
+		To: m.To, Created: m.Created, Ref: ref, Short: true, SubscriptionID: a.SubscriptionID, Query: a.Query,
 		Matched: a.Matched, ClusterID: a.ClusterID, Number: a.Number,
 	}
 	n := 2 + 3*binary.MaxVarintLen64 + len(m.To.Platform) + len(m.To.Chat) + len(m.To.Thread) +
@@ -238,22 +315,29 @@ func storedMessage(arena *valueArena, m *chat.Message, s *story.Story, ref []byt
 // remembers the last story it read: the alerts of one story are queued
 // one after another, so reading the whole outbox decodes each story once.
 type resolver struct {
-	recent  *bolt.Bucket
-	z       *deflater
-	lastRef []byte
-	last    story.Story
+	recent    *bolt.Bucket
+	z         *deflater
+	lastRef   []byte
+	lastShort bool
+	last      story.Story
 }
 
 func (db *DB) resolver(tx *bolt.Tx) *resolver {
 	return &resolver{recent: bucket(tx, bucketRecent), z: &db.deflate}
 }
 
-// story returns the recent story under ref.
-func (r *resolver) story(ref []byte) (*story.Story, error) {
-	if r.lastRef != nil && bytes.Equal(ref, r.lastRef) {
+// story returns the recent story that ref names: its recent key, or its
+// shortRef when short.
+func (r *resolver) story(ref []byte, short bool) (*story.Story, error) {
+	if r.lastRef != nil && short == r.lastShort && bytes.Equal(ref, r.lastRef) {
 		return &r.last, nil
 	}
-	v := r.recent.Get(ref)
+	var v []byte
+	if short {
+		v = findShort(r.recent, ref)
+	} else {
+		v = r.recent.Get(ref)
+	}
 	if v == nil {
 		return nil, fmt.Errorf("story record %x: %w", ref, ErrNotFound)
 	}
@@ -261,13 +345,13 @@ func (r *resolver) story(ref []byte) (*story.Story, error) {
 	if err != nil {
 		return nil, fmt.Errorf("story record %x: %w", ref, err)
 	}
-	r.last, r.lastRef = s, append(r.lastRef[:0], ref...)
+	r.last, r.lastRef, r.lastShort = s, append(r.lastRef[:0], ref...), short
 	return &r.last, nil
 }
 
 // message decodes outbox record k, v of either form.
 func (r *resolver) message(k, v []byte) (chat.Message, error) {
-	if len(v) == 0 || v[0] != markCompactAlert {
+	if !isCompact(v) {
 		return decodeMessage(k, v)
 	}
 	if len(k) != 8 {
@@ -277,7 +361,7 @@ func (r *resolver) message(k, v []byte) (chat.Message, error) {
 	if err != nil {
 		return chat.Message{}, fmt.Errorf("decode message %d: %w", be64(k), err)
 	}
-	s, err := r.story(c.Ref)
+	s, err := r.story(c.Ref, c.Short)
 	if err != nil {
 		return chat.Message{}, fmt.Errorf("decode message %d: %w", be64(k), err)
 	}
@@ -302,23 +386,40 @@ func (r *resolver) message(k, v []byte) (chat.Message, error) {
 	}, nil
 }
 
-// outboxRef returns the recent key a compact record refers to, nil for a
-// JSON record; an unreadable compact record is an error.
-func outboxRef(v []byte) ([]byte, error) {
-	if len(v) == 0 || v[0] != markCompactAlert {
-		return nil, nil
+// findShort returns the recent record whose key has shortRef ref: one of
+// the stories first seen at ref's time (one poll's, usually a few tens).
+func findShort(recent *bolt.Bucket, ref []byte) []byte {
+	if len(ref) != 16 {
+		return nil
+	}
+	prefix, h := ref[:8], be64(ref[8:])
+	c := recent.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if fnv64a(k[8:]) == h {
+			return v
+		}
+	}
+	return nil
+}
+
+// outboxRef returns the story key a compact record holds and whether it
+// is a shortRef; nil for a JSON record. An unreadable compact record is
+// an error.
+func outboxRef(v []byte) ([]byte, bool, error) {
+	if !isCompact(v) {
+		return nil, false, nil
 	}
 	c, err := decodeCompact(v)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return c.Ref, nil
+	return c.Ref, c.Short, nil
 }
 
 // rehomeRecord returns record v with its address changed by rehome, in
 // the form it had, or nil when it is not addressed to chat key from.
 func rehomeRecord(k, v []byte, from string, rehome func(chat.Address) chat.Address) ([]byte, error) {
-	if len(v) == 0 || v[0] != markCompactAlert {
+	if !isCompact(v) {
 		m, err := decodeMessage(k, v)
 		if err != nil || m.To.Key() != from {
 			return nil, err

@@ -25,6 +25,7 @@ func TestCompactAlertRoundTrip(t *testing.T) {
 				Thread:   rapid.String().Draw(t, "thread"),
 			},
 			Ref:            rapid.SliceOfN(rapid.Byte(), 8, 600).Draw(t, "ref"),
+			Short:          rapid.Bool().Draw(t, "short"),
 			SubscriptionID: rapid.Uint64().Draw(t, "sub"),
 			Query:          rapid.String().Draw(t, "query"),
 			Matched:        rapid.SliceOfN(rapid.String(), 0, 5).Draw(t, "matched"),
@@ -34,11 +35,23 @@ func TestCompactAlertRoundTrip(t *testing.T) {
 		if len(c.Matched) == 0 {
 			c.Matched = nil
 		}
-		if rapid.Bool().Draw(t, "has_time") {
+		if c.Short {
+			c.Ref = shortRef(c.Ref)
+		}
+		switch rapid.IntRange(0, 2).Draw(t, "time") {
+		case 1: // any time: seconds and nanoseconds
 			sec := rapid.Int64Range(-62135596800, 253402300799).Draw(t, "sec")
 			c.Created = time.Unix(sec, rapid.Int64Range(0, 999999999).Draw(t, "nsec")).UTC()
+		case 2: // near the story's first-seen time: a difference
+			first := t0.Add(time.Duration(rapid.Int64Range(0, 1<<50).Draw(t, "first")))
+			c.Ref = append(u64(timeKey(first)), c.Ref[8:]...)
+			c.Created = first.Add(time.Duration(rapid.Int64Range(-1<<40, 1<<40).Draw(t, "delta"))).UTC()
 		}
-		got, err := decodeCompact(encodeCompact(nil, &c))
+		v := encodeCompact(nil, &c)
+		if _, isDelta := createdDelta(&c); isDelta != (v[1]&compactCreatedDelta != 0) {
+			t.Fatalf("difference flag %v for %+v", !isDelta, c)
+		}
+		got, err := decodeCompact(v)
 		if err != nil {
 			t.Fatalf("decode: %v", err)
 		}
@@ -75,6 +88,8 @@ func FuzzDecodeCompact(f *testing.F) {
 	c := compactAlert{To: addr("discord", "1"), Created: t0, Ref: recentKey(t0, "g"), Query: "q", Matched: []string{"a"}}
 	f.Add(encodeCompact(nil, &c))
 	f.Add([]byte{markCompactAlert})
+	c.Short, c.Ref = true, shortRef(c.Ref)
+	f.Add(encodeCompact(nil, &c))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		got, err := decodeCompact(v)
 		if err != nil {
@@ -133,7 +148,7 @@ func TestCommitPollStoresAlertsCompact(t *testing.T) {
 	}
 	raw := rawOutbox(t, db)
 	for seq, wantCompact := range map[uint64]bool{1: true, 2: true, 3: false, 4: false} {
-		if got := raw[seq][0] == markCompactAlert; got != wantCompact {
+		if got := raw[seq][0] == markShortRef; got != wantCompact {
 			t.Errorf("message %d stored compact: %v, want %v (%q)", seq, got, wantCompact, raw[seq])
 		}
 	}
@@ -321,7 +336,7 @@ func TestMoveChatKeepsCompactRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := rawOutbox(t, db)
-	if raw[1][0] != markCompactAlert || raw[2][0] != markCompactAlert {
+	if raw[1][0] != markShortRef || raw[2][0] != markShortRef {
 		t.Errorf("records after move: %q, %q; want both compact", raw[1], raw[2])
 	}
 	pending, err := db.Pending()
@@ -375,5 +390,67 @@ func TestValueArenaBuffersAreDisjoint(t *testing.T) {
 	}
 	if b := (*valueArena)(nil).take(5); cap(b) != 5 {
 		t.Errorf("nil arena: cap %d", cap(b))
+	}
+}
+
+// Records of the first compact form (whole recent key, 0x02) are read
+// beside short-keyed ones, and Prune keeps the stories both refer to;
+// stories first seen in one poll, which share a time, are told apart.
+func TestCompactRecordsOfBothForms(t *testing.T) {
+	db, clk := openTemp(t)
+	a := addr("telegram", "1")
+	var items []NewStory
+	for _, id := range []string{"s1", "s2", "s3", "s4"} {
+		s := mkStory(id, "https://example.com/"+id, strings.ToUpper(id))
+		items = append(items, NewStory{Story: s, Messages: []chat.Message{storyAlert(a, s, 1)}})
+	}
+	if _, err := db.CommitPoll(SourceState{}, items); err != nil {
+		t.Fatal(err)
+	}
+	// Message 2 rewritten as 0bc7074 wrote it.
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		out := bucket(tx, bucketOutbox)
+		c, err := decodeCompact(out.Get(u64(2)))
+		if err != nil {
+			return err
+		}
+		c.Short, c.Ref = false, recentKey(t0, "s2")
+		return out.Put(u64(2), encodeCompact(nil, &c))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := rawOutbox(t, db)
+	if raw[1][0] != markShortRef || raw[2][0] != markCompactAlert {
+		t.Fatalf("record forms %x, %x", raw[1][0], raw[2][0])
+	}
+	check := func(when string, want ...string) {
+		t.Helper()
+		pending, err := db.Pending()
+		if err != nil {
+			t.Fatalf("%s: Pending: %v", when, err)
+		}
+		var got []string
+		for _, m := range pending {
+			got = append(got, m.Alert.StoryID+"="+m.Alert.Title)
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s: Pending = %q, want %q", when, got, want)
+		}
+	}
+	check("as queued", "s1=S1", "s2=S2", "s3=S3", "s4=S4")
+	for _, seq := range []uint64{1, 4} {
+		if err := db.Ack(seq, chat.Sent{MessageID: "m"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Set(t0.Add(72 * time.Hour))
+	if _, err := db.Prune(t0.Add(48 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	check("after prune", "s2=S2", "s3=S3")
+	recent, err := db.RecentStories(time.Time{})
+	if err != nil || len(recent) != 2 {
+		t.Errorf("after prune, recent = %+v, %v; want s2 and s3", recent, err)
 	}
 }
