@@ -47,15 +47,15 @@ type RSSResult struct {
 	Items  int `json:"items"`
 	Subs   int `json:"subs"`
 	Cycles int `json:"cycles"`
-	// VmRSSMB is the resident set at the end, once the bot is idle after
-	// the last cycle (its CPU time grew by less than idleCPU in a second;
-	// at most idleWait after the cycle): what it holds between cycles.
+	// VmRSSMB is the resident set at the end: the last reading (taken
+	// every 200 ms) before the next cycle's first request, so what the
+	// bot holds between cycles.
 	VmRSSMB float64 `json:"vm_rss_mb"`
 	// VmRSSLastCycleMB is the resident set 3 s after the last cycle's
 	// last response, while the bot may still be handling it (what
 	// VmRSSMB was before the third session).
 	VmRSSLastCycleMB float64 `json:"vm_rss_last_cycle_mb"`
-	// IdleSeconds is how long after that the bot became idle.
+	// IdleSeconds is how long after that reading the next cycle began.
 	IdleSeconds float64 `json:"idle_seconds"`
 	// VmHWMMB is the peak resident set over the whole run.
 	VmHWMMB float64 `json:"vm_hwm_mb"`
@@ -188,14 +188,26 @@ func RunRSS(ctx context.Context, opt RSSOptions, w io.Writer) (*RSSResult, error
 		}
 	}
 	pid := cmd.Process.Pid
+	dbPath := filepath.Join(dataDir, "frontwire.db")
 	if st, err := procStatus(pid); err == nil {
 		res.VmRSSLastCycleMB = st["VmRSS"] / 1024
 	}
-	// Then wait for the bot to finish what the cycle gave it: idle once
-	// its CPU time grows by less than idleCPU in a second.
+	// Then read the memory every tick until the next cycle's first
+	// request: the last reading before it is what the bot holds between
+	// cycles, once it has finished (or given back) what the cycle used.
 	idleFrom := time.Now()
-	prevCPU, prevAt := -1.0, time.Now()
-	for time.Since(idleFrom) < idleWait {
+	var st map[string]float64
+	err = nil
+	for {
+		cur, cerr := procStatus(pid)
+		db, derr := mappedRSS(pid, dbPath)
+		if total, _ := fs.Requests(); total > int64(opt.Cycles)*int64(opt.Feeds) || time.Since(idleFrom) > opt.Interval+idleWait {
+			break // the next cycle began before this reading
+		}
+		st, err = cur, cerr
+		if err == nil {
+			res.DBRssMB, err = db, derr
+		}
 		select {
 		case <-ctx.Done():
 			stop()
@@ -204,23 +216,10 @@ func RunRSS(ctx context.Context, opt RSSOptions, w io.Writer) (*RSSResult, error
 			return nil, fmt.Errorf("bench pipeline rss: bot exited early (%v); see %s", err, logPath)
 		case <-tick.C:
 		}
-		if time.Since(prevAt) < time.Second {
-			continue
-		}
-		cpu, err := procCPU(pid)
-		if err != nil {
-			break
-		}
-		if prevCPU >= 0 && cpu-prevCPU < idleCPU {
-			break
-		}
-		prevCPU, prevAt = cpu, time.Now()
 	}
 	res.IdleSeconds = time.Since(idleFrom).Seconds()
-	dbPath := filepath.Join(dataDir, "frontwire.db")
-	st, err := procStatus(pid)
-	if err == nil {
-		res.DBRssMB, err = mappedRSS(pid, dbPath)
+	if st == nil && err == nil {
+		err = errors.New("bench pipeline rss: the next cycle began before memory could be read")
 	}
 	if err == nil {
 		res.CPUSeconds, err = procCPU(pid)
@@ -239,19 +238,16 @@ func RunRSS(ctx context.Context, opt RSSOptions, w io.Writer) (*RSSResult, error
 		return res, json.NewEncoder(w).Encode(res)
 	}
 	_, err = fmt.Fprintf(w, "bot run with %d sources × %d items, %d subscriptions, %d cycles of %s (%.0f s, %.1f CPU-s):\n"+
-		"VmRSS once idle after the last cycle (%.1f s after it) %.1f MB (anonymous %.1f MB, file pages %.1f MB, of which the bbolt file %.1f MB of its %.1f MB)\n"+
+		"VmRSS between cycles (%.1f s after the last cycle, just before the next) %.1f MB (anonymous %.1f MB, file pages %.1f MB, of which the bbolt file %.1f MB of its %.1f MB)\n"+
 		"VmRSS 3 s after the last cycle's last response %.1f MB, VmHWM (peak) %.1f MB\n",
 		res.Feeds, res.Items, res.Subs, res.Cycles, opt.Interval, res.Seconds, res.CPUSeconds,
 		res.IdleSeconds, res.VmRSSMB, res.RssAnonMB, res.RssFileMB, res.DBRssMB, res.DBFileMB, res.VmRSSLastCycleMB, res.VmHWMMB)
 	return res, err
 }
 
-// The bot counts as idle after its last cycle once its CPU time grows by
-// less than idleCPU seconds in a second; RunRSS waits at most idleWait.
-const (
-	idleCPU  = 0.02
-	idleWait = time.Minute
-)
+// idleWait bounds how long after an interval RunRSS waits for the next
+// cycle to begin.
+const idleWait = time.Minute
 
 // storeSubs writes n workload subscriptions into a new database at path.
 func storeSubs(path string, n int, seed int64) error {
