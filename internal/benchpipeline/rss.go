@@ -155,16 +155,23 @@ func RunRSS(ctx context.Context, opt RSSOptions, w io.Writer) (*RSSResult, error
 	deadline := time.Now().Add(time.Duration(opt.Cycles+2)*opt.Interval + 2*time.Minute)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	done := 0
-	var settled time.Time
-	for {
+	// next waits for the next tick; an error means the run is over.
+	next := func() error {
 		select {
 		case <-ctx.Done():
 			stop()
-			return nil, ctx.Err()
+			return ctx.Err()
 		case err := <-exited:
-			return nil, fmt.Errorf("bench pipeline rss: bot exited early (%v); see %s", err, logPath)
+			return fmt.Errorf("bench pipeline rss: bot exited early (%v); see %s", err, logPath)
 		case <-tick.C:
+			return nil
+		}
+	}
+	done := 0
+	var settled time.Time
+	for {
+		if err := next(); err != nil {
+			return nil, err
 		}
 		if time.Now().After(deadline) {
 			stop()
@@ -208,13 +215,8 @@ func RunRSS(ctx context.Context, opt RSSOptions, w io.Writer) (*RSSResult, error
 		if err == nil {
 			res.DBRssMB, err = db, derr
 		}
-		select {
-		case <-ctx.Done():
-			stop()
-			return nil, ctx.Err()
-		case err := <-exited:
-			return nil, fmt.Errorf("bench pipeline rss: bot exited early (%v); see %s", err, logPath)
-		case <-tick.C:
+		if err := next(); err != nil {
+			return nil, err
 		}
 	}
 	res.IdleSeconds = time.Since(idleFrom).Seconds()
@@ -324,40 +326,15 @@ func procStatus(pid int) (map[string]float64, error) {
 	return out, nil
 }
 
-// mappedRSS sums the resident pages (MB) of the mappings of path in
+// mappedRSS is the resident size (MB) of the maps of path in
 // /proc/PID/smaps: how much of the bbolt file is in the child's resident
 // set.
 func mappedRSS(pid int, path string) (float64, error) {
-	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "smaps"))
+	b, err := storage.MappedResident(filepath.Join("/proc", strconv.Itoa(pid), "smaps"), path)
 	if err != nil {
 		return 0, fmt.Errorf("bench pipeline rss: %w", err)
 	}
-	defer f.Close()
-	var kb float64
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		fields := strings.Fields(line)
-		if len(fields) == 0 {
-			continue
-		}
-		if !strings.HasSuffix(fields[0], ":") {
-			// A mapping's header: address range, perms, offset, device,
-			// inode and, for a file, its path.
-			in = len(fields) >= 6 && fields[len(fields)-1] == path
-			continue
-		}
-		if in && fields[0] == "Rss:" && len(fields) >= 2 {
-			if n, err := strconv.ParseFloat(fields[1], 64); err == nil {
-				kb += n
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("bench pipeline rss: %w", err)
-	}
-	return kb / 1024, nil
+	return float64(b) / (1 << 20), nil
 }
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on
