@@ -12,9 +12,9 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"syscall"
 	"time"
 
+	"frontwire/internal/cputime"
 	"frontwire/internal/subscriptions"
 	"frontwire/internal/subscriptions/workload"
 )
@@ -140,7 +140,7 @@ func run(ctx context.Context, opt Options, load Loader) (*Result, error) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	ix := subscriptions.NewIndex()
-	cpu0, t0 := cpuTime(), time.Now()
+	cpu0, t0 := cputime.Process(), time.Now()
 	ix.Grow(opt.Subs)
 	bulk := ix.NewBulk(runtime.GOMAXPROCS(0))
 	err := load.ForEachSubscription(func(s *subscriptions.Subscription) error {
@@ -154,7 +154,7 @@ func run(ctx context.Context, opt Options, load Loader) (*Result, error) {
 		return nil, fmt.Errorf("bench match: load and index: %w", err)
 	}
 	res.LoadAndIndexSeconds = time.Since(t0).Seconds()
-	res.LoadCPUSeconds = (cpuTime() - cpu0).Seconds()
+	res.LoadCPUSeconds = (cputime.Process() - cpu0).Seconds()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	res.IndexBytesPerSub = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(max(ix.Len(), 1))
@@ -167,7 +167,7 @@ func run(ctx context.Context, opt Options, load Loader) (*Result, error) {
 	runtime.ReadMemStats(&m0)
 	cands, matches := 0, 0
 	var buf []subscriptions.Hit
-	cpu0, t0 = cpuTime(), time.Now()
+	cpu0, t0 = cputime.Process(), time.Now()
 	for i := range stories {
 		d := subscriptions.NewDoc(&stories[i])
 		var c int
@@ -180,7 +180,7 @@ func run(ctx context.Context, opt Options, load Loader) (*Result, error) {
 			}
 		}
 	}
-	cpu, wall := cpuTime()-cpu0, time.Since(t0)
+	cpu, wall := cputime.Process()-cpu0, time.Since(t0)
 	runtime.ReadMemStats(&m1)
 	n := float64(len(stories))
 	res.IndexedPerSec = n / cpu.Seconds()
@@ -191,7 +191,7 @@ func run(ctx context.Context, opt Options, load Loader) (*Result, error) {
 	buf = nil
 
 	runtime.ReadMemStats(&m0)
-	cpu0 = cpuTime()
+	cpu0 = cputime.Process()
 	for i := range stories {
 		ix.Match(subscriptions.NewDoc(&stories[i]))
 		if i%256 == 0 {
@@ -200,7 +200,7 @@ func run(ctx context.Context, opt Options, load Loader) (*Result, error) {
 			}
 		}
 	}
-	cpu = cpuTime() - cpu0
+	cpu = cputime.Process() - cpu0
 	runtime.ReadMemStats(&m1)
 	res.IndexedTermsPerSec = n / cpu.Seconds()
 	res.AllocsTermsPerStory = float64(m1.Mallocs-m0.Mallocs) / n
@@ -234,16 +234,16 @@ func run(ctx context.Context, opt Options, load Loader) (*Result, error) {
 	var naiveCPU, naiveWall, evalCPU time.Duration
 	for k := range sample {
 		st := &stories[int(float64(k)*step)]
-		c0, w0 := cpuTime(), time.Now()
+		c0, w0 := cputime.Process(), time.Now()
 		d := subscriptions.NewDoc(st)
 		got := scan.Match(d)
-		naiveCPU += cpuTime() - c0
+		naiveCPU += cputime.Process() - c0
 		naiveWall += time.Since(w0)
 
-		c0 = cpuTime()
+		c0 = cputime.Process()
 		d = subscriptions.NewDoc(st)
 		want := subscriptions.NaiveMatch(compiled, d)
-		evalCPU += cpuTime() - c0
+		evalCPU += cputime.Process() - c0
 		naiveMatches += len(want)
 		if hits := ix.Match(d); !sameIDs(hits, want) || !sameAsScan(got, hits) {
 			res.Mismatches++
@@ -306,15 +306,6 @@ func sameAsScan(scan []uint64, hits []subscriptions.Hit) bool {
 		}
 	}
 	return true
-}
-
-// cpuTime is the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func writeTable(w io.Writer, r *Result, opt Options) error {

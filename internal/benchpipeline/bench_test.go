@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+
+	"frontwire/internal/cputime"
 )
 
 // benchFeeds keeps the Go benchmarks short on the shared machine; `bot
@@ -69,7 +71,7 @@ func BenchmarkCycleNotModified(b *testing.B) {
 	bench := newBench(b, 1000, false)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		c, err := bench.Cycle(context.Background(), "304")
 		if err != nil {
@@ -80,7 +82,7 @@ func BenchmarkCycleNotModified(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchFeeds), "ns/feed")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N*benchFeeds), "cpu-µs/feed")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(b.N*benchFeeds), "cpu-µs/feed")
 }
 
 func itoa(n int) string {
@@ -133,7 +135,7 @@ func BenchmarkHTTPNotModified(b *testing.B) {
 		}
 		return nil
 	}
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		sem := make(chan struct{}, 8)
 		errs := make(chan error, benchFeeds)
@@ -149,5 +151,5 @@ func BenchmarkHTTPNotModified(b *testing.B) {
 	}
 	feeds := float64(b.N * benchFeeds)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/feeds, "ns/feed")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/feeds, "cpu-µs/feed")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/feeds, "cpu-µs/feed")
 }

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"frontwire/internal/cputime"
 )
 
 // TestMappedRSS maps a file, touches every page and checks that its
@@ -56,9 +58,9 @@ func TestMappedRSS(t *testing.T) {
 // TestProcCPU checks /proc/self/stat's times against getrusage after some
 // work.
 func TestProcCPU(t *testing.T) {
-	start := cpuTime()
+	start := cputime.Process()
 	x := 0
-	for cpuTime()-start < 50*time.Millisecond {
+	for cputime.Process()-start < 50*time.Millisecond {
 		for i := range 100_000 {
 			x += i
 		}
@@ -67,7 +69,7 @@ func TestProcCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := cpuTime().Seconds()
+	want := cputime.Process().Seconds()
 	// /proc counts in ticks of 10 ms.
 	if got <= 0 || got > want+0.02 || got < want-0.05 {
 		t.Errorf("procCPU = %.3f s, getrusage %.3f s (x %d)", got, want, x)

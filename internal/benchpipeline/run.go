@@ -23,13 +23,13 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"frontwire/internal/alerts"
 	"frontwire/internal/clock"
 	"frontwire/internal/clusters"
 	"frontwire/internal/config"
+	"frontwire/internal/cputime"
 	"frontwire/internal/digest"
 	"frontwire/internal/sources"
 	"frontwire/internal/storage"
@@ -120,7 +120,7 @@ func (c *counter) snapshot() [3]int64 {
 	return [3]int64{c.seen.Load(), c.matched.Load(), c.queued.Load()}
 }
 
-func cpuSeconds() float64 { return cpuTime().Seconds() }
+func cpuSeconds() float64 { return cputime.Process().Seconds() }
 
 func heapMB() float64 {
 	var m runtime.MemStats
@@ -407,13 +407,4 @@ func writeTable(w io.Writer, r *Result) error {
 	fmt.Fprintf(&b, "bbolt file %.1f MB\n", float64(r.DBBytes)/(1<<20))
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// cpuTime is the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

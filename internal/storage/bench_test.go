@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"frontwire/internal/chat"
+	"frontwire/internal/cputime"
 	"frontwire/internal/subscriptions"
 )
 
@@ -40,11 +41,11 @@ func BenchmarkAddSubscriptions(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				c := cpuTime()
+				c := cputime.Process()
 				if err := db.AddSubscriptions(subs); err != nil {
 					b.Fatal(err)
 				}
-				cpu += cpuTime() - c
+				cpu += cputime.Process() - c
 				b.StopTimer()
 				_ = db.Close()
 				b.StartTimer()
@@ -68,7 +69,7 @@ func BenchmarkForEachSubscription(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
-			c := cpuTime()
+			c := cputime.Process()
 			for b.Loop() {
 				count := 0
 				if err := db.ForEachSubscription(func(*subscriptions.Subscription) error {
@@ -81,7 +82,7 @@ func BenchmarkForEachSubscription(b *testing.B) {
 					b.Fatalf("read %d, want %d", count, n)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-c).Milliseconds())/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64((cputime.Process()-c).Milliseconds())/float64(b.N), "cpu-ms/op")
 		})
 	}
 }

@@ -2,10 +2,9 @@ package subscriptions_test
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
-	"time"
 
+	"frontwire/internal/cputime"
 	"frontwire/internal/story"
 	"frontwire/internal/subscriptions"
 	"frontwire/internal/subscriptions/workload"
@@ -29,17 +28,6 @@ func benchSet(b *testing.B, n int) (*subscriptions.Index, []subscriptions.Compil
 	return ix, compiled, g.Stories(1000)
 }
 
-// cpuTime is the CPU time the process has used. The shared machine's load
-// makes wall-clock ns/op vary several-fold, so the benchmarks also report
-// CPU time per story.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkIndexMatch measures one story through NewDoc and the index:
 // terms=true is Index.Match as the pipeline calls it (every hit with its
 // matched terms), terms=false is AppendMatches into a reused slice (who
@@ -53,7 +41,7 @@ func BenchmarkIndexMatch(b *testing.B) {
 				var buf []subscriptions.Hit
 				b.ReportAllocs()
 				b.ResetTimer()
-				cpu0 := cpuTime()
+				cpu0 := cputime.Process()
 				for i := range b.N {
 					d := subscriptions.NewDoc(&stories[i%len(stories)])
 					var c int
@@ -65,7 +53,7 @@ func BenchmarkIndexMatch(b *testing.B) {
 					cands += c
 					hits += len(buf)
 				}
-				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/story")
+				b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/story")
 				b.ReportMetric(float64(cands)/float64(b.N), "candidates/story")
 				b.ReportMetric(float64(hits)/float64(b.N), "matches/story")
 			})
@@ -93,11 +81,11 @@ func BenchmarkNewDoc(b *testing.B) {
 	stories := workload.New(1).Stories(1000)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for i := range b.N {
 		subscriptions.NewDoc(&stories[i%len(stories)])
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/story")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/story")
 }
 
 // BenchmarkIndexAdd measures adding then removing one subscription in an
