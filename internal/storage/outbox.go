@@ -501,9 +501,10 @@ const pruneBatch = 10000
 
 // Prune forgets what is older than the retention cut: seen IDs and links
 // first seen before seenBefore, recent stories likewise, and delivery
-// records made before it. It returns how many records it removed. A story
-// whose ID and link are both forgotten alerts again if a feed still carries
-// it, so the cut must lie well behind what the feeds still list.
+// records and dead letters made before it. It returns how many records it
+// removed. A story whose ID and link are both forgotten alerts again if a
+// feed still carries it, so the cut must lie well behind what the feeds
+// still list.
 func (db *DB) Prune(seenBefore time.Time) (int, error) {
 	cut := timeKey(seenBefore)
 	total := 0
@@ -528,6 +529,17 @@ func (db *DB) Prune(seenBefore time.Time) (int, error) {
 		var d Delivery
 		// An unreadable record is kept: Prune is no place to lose data
 		// silently.
+		return json.Unmarshal(v, &d) == nil && !d.At.IsZero() && timeKey(d.At) < cut
+	})
+	total += n
+	if err != nil {
+		return total, err
+	}
+	// Dead letters are kept for the operator as long as seen stories
+	// are, then go: a chat that refuses every message for months would
+	// otherwise grow the file without end.
+	n, err = db.pruneWhere(bucketDead, func(k, v []byte) bool {
+		var d DeadLetter
 		return json.Unmarshal(v, &d) == nil && !d.At.IsZero() && timeKey(d.At) < cut
 	})
 	total += n

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -965,5 +966,48 @@ func TestConcurrentWriters(t *testing.T) {
 	count := 0
 	if err := db.ForEachSubscription(func(*subscriptions.Subscription) error { count++; return nil }); err != nil || count != workers*each {
 		t.Errorf("ForEach counted %d, %v; want %d", count, err, workers*each)
+	}
+}
+
+// TestPruneDeadLetters: dead letters older than the cut go, newer ones
+// stay, and an unreadable one is kept.
+func TestPruneDeadLetters(t *testing.T) {
+	db, clk := openTemp(t)
+	a := addr("telegram", "1")
+	var seqs []uint64
+	for day := range 3 {
+		clk.Set(t0.Add(time.Duration(day) * 24 * time.Hour))
+		msgs, err := db.Enqueue([]chat.Message{textMsg(a, fmt.Sprint("m", day))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Drop(msgs[0].Seq, "chat not found"); err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, msgs[0].Seq)
+	}
+	if err := db.bolt.Update(func(tx *bolt.Tx) error {
+		return bucket(tx, bucketDead).Put(u64(999), []byte("{not json"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.Prune(t0.Add(36 * time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("Prune removed %d records, want 2 (the dead letters of days 0 and 1)", n)
+	}
+	var kept []uint64
+	if err := db.bolt.View(func(tx *bolt.Tx) error {
+		return bucket(tx, bucketDead).ForEach(func(k, v []byte) error {
+			kept = append(kept, be64(k))
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []uint64{seqs[2], 999}; !slices.Equal(kept, want) {
+		t.Errorf("dead letters kept %v, want %v", kept, want)
 	}
 }
