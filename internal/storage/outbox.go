@@ -525,25 +525,25 @@ func (db *DB) Prune(seenBefore time.Time) (int, error) {
 	if err != nil {
 		return total, err
 	}
-	n, err = db.pruneWhere(bucketDelivered, func(k, v []byte) bool {
-		var d Delivery
-		// An unreadable record is kept: Prune is no place to lose data
-		// silently.
-		return json.Unmarshal(v, &d) == nil && !d.At.IsZero() && timeKey(d.At) < cut
-	})
-	total += n
-	if err != nil {
-		return total, err
+	// Delivery records and dead letters (Delivery, DeadLetter: both
+	// JSON with the time they were made as "at") go at the same cut;
+	// dead letters are kept for the operator that long, and no longer,
+	// so a chat that refuses every message for months cannot grow the
+	// file without end. An unreadable record is kept: Prune is no place
+	// to lose data silently.
+	for _, name := range []string{bucketDelivered, bucketDead} {
+		n, err := db.pruneWhere(name, func(k, v []byte) bool {
+			var r struct {
+				At time.Time `json:"at"`
+			}
+			return json.Unmarshal(v, &r) == nil && !r.At.IsZero() && timeKey(r.At) < cut
+		})
+		total += n
+		if err != nil {
+			return total, err
+		}
 	}
-	// Dead letters are kept for the operator as long as seen stories
-	// are, then go: a chat that refuses every message for months would
-	// otherwise grow the file without end.
-	n, err = db.pruneWhere(bucketDead, func(k, v []byte) bool {
-		var d DeadLetter
-		return json.Unmarshal(v, &d) == nil && !d.At.IsZero() && timeKey(d.At) < cut
-	})
-	total += n
-	return total, err
+	return total, nil
 }
 
 // pruneWhere deletes the keys of bucket name for which old is true, in
