@@ -209,7 +209,7 @@ func RunRSS(ctx context.Context, opt RSSOptions, w io.Writer) (*RSSResult, error
 		cur, cerr := procStatus(pid)
 		db, derr := mappedRSS(pid, dbPath)
 		if total, _ := fs.Requests(); total > int64(opt.Cycles)*int64(opt.Feeds) || time.Since(idleFrom) > opt.Interval+idleWait {
-			break // the next cycle began before this reading
+			break // the next cycle began before this reading (or it never came)
 		}
 		st, err = cur, cerr
 		if err == nil {
