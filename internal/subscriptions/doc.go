@@ -2,6 +2,7 @@ package subscriptions
 
 import (
 	"slices"
+	"unsafe"
 
 	"frontwire/internal/story"
 )
@@ -33,6 +34,12 @@ type Doc struct {
 	next []int32
 	// heads[i] is head(uniq[i].tok), for hasPrefix's scan.
 	heads []int32
+
+	// Kept by Reset for the next story: the tokenizer's buffers and the
+	// allocation table, tid, next and heads share. NewDoc's Docs hold
+	// none (the folded text is detached from the tokenizer).
+	tok story.Tokenizer
+	ids []int32
 }
 
 type dterm struct {
@@ -45,13 +52,35 @@ type dterm struct {
 // NewDoc normalises a story's title, whole text, categories and source
 // name.
 func NewDoc(st *story.Story) *Doc {
+	d := &Doc{}
+	d.fill(st, false)
+	return d
+}
+
+// Reset makes d the Doc of st, reusing d's memory: a caller that matches
+// many stories one after another (a benchmark, a pipeline worker) then
+// allocates nothing per story once its buffers have grown, and keeps the
+// same memory in cache instead of touching fresh memory for every story.
+// Every string taken from d before (its Tokens, the Terms of hits
+// matched against it) is overwritten: a caller that keeps any must copy
+// them first.
+func (d *Doc) Reset(st *story.Story) {
+	d.fill(st, true)
+}
+
+// fill normalises st into d; reuse keeps d's buffers (see Reset).
+func (d *Doc) fill(st *story.Story, reuse bool) {
 	n := len(st.Title) + len(st.Text) + len(st.Source) + 4
 	for _, c := range st.Categories {
 		n += len(c) + 1
 	}
-	var t story.Tokenizer
-	t.Grow(n, n/5+8)
-	d := &Doc{}
+	t := &d.tok
+	if reuse {
+		t.Reset()
+	} else {
+		t.Grow(n, n/5+8)
+	}
+	*d = Doc{tok: d.tok, ids: d.ids, uniq: d.uniq[:0]}
 	t.Add(st.Title)
 	d.titleEnd = t.Len()
 	t.Break()
@@ -73,13 +102,25 @@ func NewDoc(st *story.Story) *Doc {
 	}
 	// The table, tid and next share one allocation; the spans are read
 	// before Detach hands over the folded buffer.
-	ids := make([]int32, size+3*ntok)
+	ids := d.ids
+	if need := size + 3*ntok; cap(ids) < need {
+		ids = make([]int32, need)
+	} else {
+		ids = ids[:need]
+		clear(ids[:size]) // the table must start empty; the rest is written below
+	}
+	d.ids = ids
 	d.table = ids[:size:size]
 	d.tid, d.next = ids[size:size+ntok:size+ntok], ids[size+ntok:size+2*ntok:size+2*ntok]
 	heads := ids[size+2*ntok:]
 	d.heads = heads
-	d.folded = t.Detach()
-	d.uniq = make([]dterm, 0, ntok)
+	if reuse {
+		d.folded = unsafe.String(unsafe.SliceData(t.Bytes()), len(t.Bytes()))
+		d.uniq = slices.Grow(d.uniq, ntok)
+	} else {
+		d.folded = t.Detach()
+		d.uniq = make([]dterm, 0, ntok)
+	}
 	d.bloom[0] = 1 // position 0: always present
 	for i := range ntok {
 		s, e := t.Span(i)
@@ -125,7 +166,9 @@ func NewDoc(st *story.Story) *Doc {
 			j = (j + 1) & (size - 1)
 		}
 	}
-	return d
+	if !reuse {
+		d.tok, d.ids = story.Tokenizer{}, nil // NewDoc's Docs keep no spare buffers
+	}
 }
 
 // Tokens returns the distinct tokens of the document, sorted.

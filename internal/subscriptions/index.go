@@ -273,10 +273,11 @@ func (ix *Index) MatchStats(d *Doc) (hits []Hit, candidates int) {
 }
 
 // matched is a subscription found to match, before its hit is built.
+// slot keeps its exactBit: the query is one word, which is then its only
+// matched term.
 type matched struct {
 	slot uint32
 	prog string
-	word string // for a single-word query, the word
 }
 
 // matchScratch is the working memory of one Match call, pooled so that a
@@ -347,16 +348,18 @@ func (ix *Index) AppendMatches(dst []Hit, d *Doc, terms bool) (hits []Hit, candi
 		e := &ix.entries[m.slot&slotMask]
 		out[i] = Hit{ID: e.id, Chat: e.chat, Query: e.text}
 	}
+	// Terms are slices of the queries' compiled forms, never of d, so a
+	// caller may Reset d while it still holds the hits.
 	if terms {
 		// All hits' terms share one backing array; each Hit gets a capped
 		// slice of it so that appending to one cannot clobber another.
 		all := make([]string, 0, len(found)+len(found)/2)
 		for i, m := range found {
 			from := len(all)
-			if m.word != "" {
-				all = append(all, m.word)
+			q := Query{prog: m.prog}
+			if m.slot&exactBit != 0 {
+				all = append(all, q.firstTok(q.node(0)))
 			} else {
-				q := Query{prog: m.prog}
 				all = q.appendMatched(all, d)
 			}
 			out[i].Terms = all[from:len(all):len(all)]
@@ -395,7 +398,7 @@ func (ix *Index) find(found []matched, d *Doc) (_ []matched, multi, candidates i
 				// word is in the title, text or categories.
 				candidates++
 				if u.mask&fAny != 0 {
-					found = append(found, matched{slot & slotMask, prog, u.tok})
+					found = append(found, matched{slot, prog})
 				}
 				continue
 			}
@@ -408,7 +411,7 @@ func (ix *Index) find(found []matched, d *Doc) (_ []matched, multi, candidates i
 				known = at // the node's field byte allows where u occurs
 			}
 			if q := (Query{prog: prog}); q.eval(d, 0, known) {
-				found = append(found, matched{slot, prog, ""})
+				found = append(found, matched{slot, prog})
 				if slot&multiBit != 0 {
 					multi++
 				}

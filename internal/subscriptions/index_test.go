@@ -318,3 +318,58 @@ func TestIndexConcurrent(t *testing.T) {
 		t.Errorf("Len = %d, want %d", ix.Len(), 1+len(churn)/2)
 	}
 }
+
+// TestDocReset checks that a Doc reused with Reset, story after story of
+// different sizes, holds what NewDoc would, and that hits taken before a
+// Reset keep their terms (they must not point into the reused memory).
+func TestDocReset(t *testing.T) {
+	g := workload.New(4)
+	compiled := compileAll(g.Subscriptions(3000))
+	ix := subscriptions.NewIndex()
+	for _, c := range compiled {
+		ix.AddCompiled(c)
+	}
+	stories := g.Stories(200)
+	// A long story then short and empty ones: a reused table and buffer
+	// larger than the story must hold nothing of the one before.
+	long := stories[0]
+	long.Text = strings.Repeat(long.Text+" ", 20)
+	stories = append([]story.Story{long, {Title: "Peace"}, {}}, stories...)
+
+	var reused subscriptions.Doc
+	var kept [][]subscriptions.Hit
+	var want [][]subscriptions.Hit
+	total := 0
+	for i := range stories {
+		st := &stories[i]
+		fresh := subscriptions.NewDoc(st)
+		reused.Reset(st)
+		if got, w := reused.Tokens(), fresh.Tokens(); !slices.Equal(got, w) {
+			t.Fatalf("story %d: reused Doc has tokens %q, NewDoc %q", i, got, w)
+		}
+		w := ix.Match(fresh)
+		got := ix.Match(&reused)
+		if !sameHits(got, w) {
+			t.Fatalf("story %d: reused Doc matched %v, NewDoc %v", i, ids(got), ids(w))
+		}
+		// Deep copies of what the hits should say, for after later Resets.
+		wc := make([]subscriptions.Hit, len(w))
+		for j, h := range w {
+			h.Terms = slices.Clone(h.Terms)
+			for k := range h.Terms {
+				h.Terms[k] = strings.Clone(h.Terms[k])
+			}
+			wc[j] = h
+		}
+		kept, want = append(kept, got), append(want, wc)
+		total += len(w)
+	}
+	if total == 0 {
+		t.Fatal("no story matched anything: the test proves nothing")
+	}
+	for i := range kept {
+		if !sameHits(kept[i], want[i]) {
+			t.Fatalf("story %d: hits changed after later Resets", i)
+		}
+	}
+}
