@@ -2,7 +2,6 @@ package storage
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -85,22 +84,12 @@ func clusterKey(chatKey, clusterID string) []byte {
 	return append(k, clusterID...)
 }
 
-func getClusterAlert(b *bolt.Bucket, key []byte) (*ClusterAlert, error) {
-	v := b.Get(key)
-	if v == nil {
-		return nil, nil
-	}
-	var r ClusterAlert
-	if err := json.Unmarshal(v, &r); err != nil {
-		return nil, fmt.Errorf("decode cluster alert %q: %w", key, err)
-	}
-	return &r, nil
-}
-
-func putClusterAlert(b *bolt.Bucket, key []byte, r *ClusterAlert) error {
-	v, err := json.Marshal(r)
+// putClusterRecord stores r under key (cluster_codec.go); a compact
+// record is cut from arena (nil: allocated alone).
+func putClusterRecord(b *bolt.Bucket, key []byte, r *clusterRecord, arena *valueArena) error {
+	v, err := encodeClusterRecord(arena, key, r)
 	if err != nil {
-		return fmt.Errorf("encode cluster alert: %w", err)
+		return err
 	}
 	if err := b.Put(key, v); err != nil {
 		return fmt.Errorf("store cluster alert: %w", err)
@@ -123,7 +112,7 @@ func putClusterAlert(b *bolt.Bucket, key []byte, r *ClusterAlert) error {
 //
 // An alert of story s (nil: none), whose recent record is under ref, is
 // stored referring to it (outbox_codec.go); edits are stored whole.
-func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time, s *story.Story, ref []byte, arena *valueArena) (chat.Message, bool, error) {
+func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time, s *story.Story, ref []byte, arena *valueArena, res *resolver) (chat.Message, bool, error) {
 	if m.Kind != chat.KindAlert || m.Alert == nil || m.Alert.ClusterID == "" {
 		q, err := enqueueOf(out, m, now, s, ref, arena)
 		if err != nil {
@@ -137,15 +126,23 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 	}
 	recs, bySeq := bucket(tx, bucketClusterAlerts), bucket(tx, bucketClusterSeqs)
 	key := clusterKey(m.To.Key(), m.Alert.ClusterID)
-	rec, err := getClusterAlert(recs, key)
-	if err != nil {
-		return chat.Message{}, false, err
-	}
-	if rec != nil && rec.Muted {
-		return chat.Message{}, false, nil
+	// Only the record's time and mute are read here: most alerts are a
+	// chat's first of their cluster, or come after the edit window, and
+	// need nothing else of it.
+	v := recs.Get(key)
+	var at time.Time
+	if v != nil {
+		t, muted, err := clusterHead(v)
+		if err != nil {
+			return chat.Message{}, false, fmt.Errorf("decode cluster alert %q: %w", key, err)
+		}
+		if muted {
+			return chat.Message{}, false, nil
+		}
+		at = t
 	}
 	if canon := db.clusterPolicy.Canonical; canon != nil {
-		akey, arec, muted, err := aliasedRecord(recs, m.To.Key(), m.Alert.ClusterID, canon)
+		akey, av, aat, muted, err := aliasedRecord(recs, m.To.Key(), m.Alert.ClusterID, canon)
 		if err != nil {
 			return chat.Message{}, false, err
 		}
@@ -154,12 +151,23 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 		}
 		// The record under the canonical ID, if any, is the chat's
 		// alert of the merged event; else the latest under an old ID.
-		if rec == nil && arec != nil {
-			key, rec = akey, arec
+		if v == nil && av != nil {
+			key, v, at = akey, av, aat
 		}
 	}
-	if rec == nil || when.Sub(rec.At) >= db.editWindow() {
+	if v == nil || when.Sub(at) >= db.editWindow() {
 		return db.placeAlert(out, recs, bySeq, key, m, when, now, s, ref, arena)
+	}
+	rec, err := res.clusterRecord(key, v)
+	if err != nil {
+		// The story of the chat's alert is gone (Prune keeps it while
+		// the record lives, so only a damaged file gets here): an edit
+		// could not show the alert, so the chat gets this story as a
+		// new alert rather than the whole poll failing.
+		if rec != nil && !rec.resolved && errors.Is(err, ErrNotFound) {
+			return db.placeAlert(out, recs, bySeq, key, m, when, now, s, ref, arena)
+		}
+		return chat.Message{}, false, err
 	}
 
 	o := chat.Outlet{Source: m.Alert.Source, Title: m.Alert.Title, Link: m.Alert.Link}
@@ -179,21 +187,22 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 		return chat.Message{}, false, err
 	}
 	rec.PendingEdit = edit.Seq
-	if err := putClusterAlert(recs, key, rec); err != nil {
+	if err := putClusterRecord(recs, key, rec, arena); err != nil {
 		return chat.Message{}, false, err
 	}
 	return edit, true, nil
 }
 
 // aliasedRecord finds the chat's records of clusters merged into the
-// cluster root: it returns the latest one, and whether any is muted (a
-// mute of either half of a merged event holds for the whole of it).
-func aliasedRecord(recs *bolt.Bucket, chatKey, root string, canon func(string) string) ([]byte, *ClusterAlert, bool, error) {
+// cluster root: it returns the latest one (key, stored value, time), and
+// whether any is muted (a mute of either half of a merged event holds for
+// the whole of it). Only each record's time and mute are decoded.
+func aliasedRecord(recs *bolt.Bucket, chatKey, root string, canon func(string) string) ([]byte, []byte, time.Time, bool, error) {
 	prefix := clusterKey(chatKey, "")
 	var (
-		key   []byte
-		rec   *ClusterAlert
-		muted bool
+		key, val []byte
+		at       time.Time
+		muted    bool
 	)
 	cur := recs.Cursor()
 	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
@@ -201,18 +210,18 @@ func aliasedRecord(recs *bolt.Bucket, chatKey, root string, canon func(string) s
 		if id == root || canon(id) != root {
 			continue
 		}
-		var r ClusterAlert
-		if err := json.Unmarshal(v, &r); err != nil {
-			return nil, nil, false, fmt.Errorf("decode cluster alert %q: %w", k, err)
+		t, m, err := clusterHead(v)
+		if err != nil {
+			return nil, nil, time.Time{}, false, fmt.Errorf("decode cluster alert %q: %w", k, err)
 		}
-		if r.Muted {
+		if m {
 			muted = true
 		}
-		if rec == nil || r.At.After(rec.At) {
-			key, rec = append([]byte(nil), k...), &r
+		if val == nil || t.After(at) {
+			key, val, at = append([]byte(nil), k...), v, t
 		}
 	}
-	return key, rec, muted, nil
+	return key, val, at, muted, nil
 }
 
 // placeAlert queues m as the chat's alert of its cluster, numbered by its
@@ -237,8 +246,13 @@ func (db *DB) placeAlert(out, recs, bySeq *bolt.Bucket, key []byte, m chat.Messa
 	if err := out.Put(u64(seq), v); err != nil {
 		return chat.Message{}, false, fmt.Errorf("enqueue message %d: %w", seq, err)
 	}
-	rec := &ClusterAlert{To: m.To, ClusterID: a.ClusterID, AlertSeq: seq, Alert: a, At: when}
-	if err := putClusterAlert(recs, key, rec); err != nil {
+	// The record refers to the story as the outbox record does, when
+	// that one could (compactable); else it is stored whole.
+	rec := &clusterRecord{ClusterAlert: ClusterAlert{To: m.To, ClusterID: a.ClusterID, AlertSeq: seq, Alert: a, At: when}, resolved: true}
+	if s != nil && len(ref) == clusterRefLen && compactable(&m, s) {
+		rec.ref = ref
+	}
+	if err := putClusterRecord(recs, key, rec, arena); err != nil {
 		return chat.Message{}, false, err
 	}
 	if err := bySeq.Put(u64(seq), key); err != nil {
@@ -286,11 +300,14 @@ func mergeMatched(dst, add []string) []string {
 func (db *DB) ClusterAlert(chatKey string, seq uint64) (ClusterAlert, error) {
 	var rec ClusterAlert
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		r, err := clusterAlertBySeq(tx, chatKey, seq)
+		key, r, err := clusterAlertBySeq(tx, chatKey, seq)
 		if err != nil {
 			return err
 		}
-		rec = *r
+		if err := db.resolver(tx).resolveCluster(key, r); err != nil {
+			return err
+		}
+		rec = r.ClusterAlert
 		return nil
 	})
 	if err != nil {
@@ -299,21 +316,27 @@ func (db *DB) ClusterAlert(chatKey string, seq uint64) (ClusterAlert, error) {
 	return rec, nil
 }
 
-func clusterAlertBySeq(tx *bolt.Tx, chatKey string, seq uint64) (*ClusterAlert, error) {
+// clusterAlertBySeq returns the key and the record, not yet resolved, of
+// the alert numbered seq in the chat chatKey.
+func clusterAlertBySeq(tx *bolt.Tx, chatKey string, seq uint64) ([]byte, *clusterRecord, error) {
 	key := bucket(tx, bucketClusterSeqs).Get(u64(seq))
 	if key == nil {
-		return nil, ErrNotFound
+		return nil, nil, ErrNotFound
 	}
-	rec, err := getClusterAlert(bucket(tx, bucketClusterAlerts), key)
+	v := bucket(tx, bucketClusterAlerts).Get(key)
+	if v == nil {
+		return nil, nil, ErrNotFound
+	}
+	rec, err := decodeClusterRecord(key, v)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The record may since belong to a newer alert of the cluster (after
 	// the edit window); the number still names the cluster in this chat.
-	if rec == nil || rec.To.Key() != chatKey {
-		return nil, ErrNotFound
+	if rec.To.Key() != chatKey {
+		return nil, nil, ErrNotFound
 	}
-	return rec, nil
+	return bytes.Clone(key), &rec, nil
 }
 
 // AlertInfo returns the current version of the alert numbered seq in the
@@ -328,11 +351,14 @@ func (db *DB) AlertInfo(chatKey string, seq uint64) (chat.Alert, error) {
 
 // MuteAlert stops further edits of the alert numbered seq, and of any
 // later alert of its cluster, in the chat chatKey: the edit waiting in the
-// outbox, if any, is removed with it. It returns the alert.
+// outbox, if any, is removed with it. It returns the alert. The mute needs
+// nothing of the alert's story: should its record be gone (see
+// cluster_codec.go), the cluster is muted all the same and the alert
+// returned lacks the story's title, link and summary.
 func (db *DB) MuteAlert(chatKey string, seq uint64) (chat.Alert, error) {
 	var a chat.Alert
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		rec, err := clusterAlertBySeq(tx, chatKey, seq)
+		key, rec, err := clusterAlertBySeq(tx, chatKey, seq)
 		if err != nil {
 			return err
 		}
@@ -343,9 +369,14 @@ func (db *DB) MuteAlert(chatKey string, seq uint64) (chat.Alert, error) {
 			rec.PendingEdit = 0
 		}
 		rec.Muted = true
+		if err := putClusterRecord(bucket(tx, bucketClusterAlerts), key, rec, nil); err != nil {
+			return err
+		}
+		if err := db.resolver(tx).resolveCluster(key, rec); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
 		a = rec.Alert
-		key := bucket(tx, bucketClusterSeqs).Get(u64(seq))
-		return putClusterAlert(bucket(tx, bucketClusterAlerts), key, rec)
+		return nil
 	})
 	if err != nil {
 		return chat.Alert{}, fmt.Errorf("mute alert %d: %w", seq, err)
@@ -376,9 +407,10 @@ func (db *DB) PruneClusterAlerts(before time.Time) (int, error) {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		recs, bySeq := bucket(tx, bucketClusterAlerts), bucket(tx, bucketClusterSeqs)
 		var doomed [][]byte
+		// Only each record's time is read; an unreadable record is
+		// kept, as it was when records were JSON.
 		err := recs.ForEach(func(k, v []byte) error {
-			var r ClusterAlert
-			if json.Unmarshal(v, &r) == nil && r.At.Before(before) {
+			if at, _, err := clusterHead(v); err == nil && at.Before(before) {
 				doomed = append(doomed, append([]byte(nil), k...))
 			}
 			return nil
@@ -425,14 +457,16 @@ func moveClusterAlerts(tx *bolt.Tx, from, to string, rehome func(chat.Address) c
 	prefix := clusterKey(from, "")
 	type move struct {
 		old, new []byte
-		rec      ClusterAlert
+		rec      clusterRecord
 	}
 	var moves []move
 	cur := recs.Cursor()
 	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-		var r ClusterAlert
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("decode cluster alert %q: %w", k, err)
+		// Not resolved: a compact record stays compact, referring to
+		// the same story.
+		r, err := decodeClusterRecord(k, v)
+		if err != nil {
+			return err
 		}
 		r.To = rehome(r.To)
 		moves = append(moves, move{append([]byte(nil), k...), clusterKey(to, string(k[len(prefix):])), r})
@@ -446,12 +480,16 @@ func moveClusterAlerts(tx *bolt.Tx, from, to string, rehome func(chat.Address) c
 			return fmt.Errorf("move cluster alert %q: %w", m.old, err)
 		}
 		renamed[string(m.old)] = m.new
-		if have, err := getClusterAlert(recs, m.new); err != nil {
-			return err
-		} else if have != nil && have.At.After(m.rec.At) {
-			continue
+		if have := recs.Get(m.new); have != nil {
+			at, _, err := clusterHead(have)
+			if err != nil {
+				return fmt.Errorf("decode cluster alert %q: %w", m.new, err)
+			}
+			if at.After(m.rec.At) {
+				continue
+			}
 		}
-		if err := putClusterAlert(recs, m.new, &m.rec); err != nil {
+		if err := putClusterRecord(recs, m.new, &m.rec, nil); err != nil {
 			return err
 		}
 	}

@@ -10,9 +10,10 @@ import (
 )
 
 // clusteredAlert is the message the pipeline makes for story s of cluster
-// cid in chat a.
+// cid in chat a. It carries the story's fields, so its cluster record is
+// stored compact (cluster_codec.go).
 func clusteredAlert(a chat.Address, s story.Story, cid string, at time.Time) chat.Message {
-	m := alertMsg(a, s, 1)
+	m := storyAlert(a, s, 1)
 	m.Alert.ClusterID = cid
 	m.Created = at
 	return m

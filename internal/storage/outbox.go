@@ -203,7 +203,10 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 	enqueued = make([]chat.Message, 0, nmsgs)
 	err := db.update(func(tx *bolt.Tx) error {
 		enqueued = enqueued[:0]
-		var arena valueArena // outbox records, kept until the commit
+		var arena valueArena // outbox and cluster records, kept until the commit
+		// Reads the stories of cluster records that edits need, each
+		// story once while one story's alerts go by.
+		res := db.resolver(tx)
 		ids, links := bucket(tx, bucketSeenIDs), bucket(tx, bucketSeenLinks)
 		recent, out := bucket(tx, bucketRecent), bucket(tx, bucketOutbox)
 		// Both are appended to in key order (first-seen time, sequence):
@@ -238,7 +241,7 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 				// chat's earlier alert when there is one (clusters.go).
 				// An alert of this story is stored referring to its
 				// recent record (outbox_codec.go).
-				q, ok, err := db.place(tx, out, m, now, &s, sref, &arena)
+				q, ok, err := db.place(tx, out, m, now, &s, sref, &arena, res)
 				if err != nil {
 					return err
 				}
@@ -519,7 +522,8 @@ func (db *DB) Prune(seenBefore time.Time) (int, error) {
 		}
 	}
 	// Recent: key starts with the first-seen time. A story that a queued
-	// alert refers to is kept until the alert leaves the outbox.
+	// alert refers to is kept until the alert leaves the outbox, and one
+	// that a chat's cluster record refers to until the record is pruned.
 	n, err := db.pruneRecent(cut)
 	total += n
 	if err != nil {
@@ -554,7 +558,8 @@ func (db *DB) pruneWhere(name string, old func(k, v []byte) bool) (int, error) {
 
 // pruneRecent deletes the recent stories first seen before cut, except
 // those a compact outbox record refers to (outbox_codec.go): their alerts
-// read the story from that record when they are sent. The references are
+// read the story from that record when they are sent; and those a compact
+// cluster record refers to (cluster_codec.go). The references are
 // collected in each deleting transaction, so an alert queued meanwhile is
 // seen.
 func (db *DB) pruneRecent(cut uint64) (int, error) {
@@ -577,6 +582,20 @@ func (db *DB) pruneRecent(cut uint64) (int, error) {
 				keptShort[string(ref)] = true
 			default:
 				kept[string(ref)] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		// A compact cluster record (cluster_codec.go) reads its alert's
+		// title, link and summary from the story for /why, /mute and
+		// edits, as long as the record is kept (PruneClusterAlerts, at
+		// the same retention): its story is kept as long. Only the
+		// reference, at a fixed place, is read of each record.
+		err = bucket(tx, bucketClusterAlerts).ForEach(func(k, v []byte) error {
+			if ref := clusterRef(v); ref != nil && be64(ref) < cut && !keptShort[string(ref)] {
+				keptShort[string(ref)] = true
 			}
 			return nil
 		})

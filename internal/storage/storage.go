@@ -24,7 +24,7 @@ import (
 )
 
 // SchemaVersion is the version of the bucket layout this build writes.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // DefaultTimeout is how long Open waits for the file lock when
 // Options.Timeout is not set.
@@ -91,9 +91,9 @@ type migration func(tx *bolt.Tx) error
 // version i+1 to version i+2; len(migrations())+1 must equal SchemaVersion.
 // v2 adds the bucket of sources added at run time; v3 the buckets of
 // digests and quiet hours (digest.go); v4 the compact outbox records
-// (outbox_codec.go).
+// (outbox_codec.go); v5 the compact cluster records (cluster_codec.go).
 func migrations() []migration {
-	return []migration{migrateV1toV2, migrateV2toV3, migrateV3toV4}
+	return []migration{migrateV1toV2, migrateV2toV3, migrateV3toV4, migrateV4toV5}
 }
 
 // Options tunes Open.
