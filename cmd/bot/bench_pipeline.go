@@ -33,6 +33,7 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 	cycles := fs.Int("cycles", 4, "with -rss: poll cycles to wait for")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	serverProcess := fs.Bool("server-process", false, "run the feed server in a child process, so that CPU s is the bot's alone (the server's is reported apart)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the new-content cycle to this file")
 	serveFeeds := fs.Bool("serve-feeds", false, "be that child: serve the feeds, driven through standard input and output")
 	if err := fs.Parse(args); err != nil {
 		return &exitError{code: 2}
@@ -76,7 +77,7 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 	_, err = benchpipeline.Run(ctx, benchpipeline.Options{
 		Feeds: *feeds, Items: *items, Subs: n, Seed: *seed, NotModifiedCycles: *cycles304,
 		MaxConcurrent: *maxConc, PerHost: *perHost, NoSync: *noSync, NoClusters: *noClusters, Dir: dir, JSON: *asJSON,
-		ServerCommand: server,
+		ServerCommand: server, CPUProfile: *cpuProfile,
 	}, stdout)
 	return err
 }

@@ -232,9 +232,13 @@ func TestSlowHostDoesNotDelayOthers(t *testing.T) {
 
 func TestRunSmall(t *testing.T) {
 	var out bytes.Buffer
-	res, err := Run(context.Background(), Options{Feeds: 5, Items: 4, Subs: 3000, NotModifiedCycles: 1, NoSync: true, Dir: t.TempDir(), JSON: true}, &out)
+	profile := filepath.Join(t.TempDir(), "cpu.out")
+	res, err := Run(context.Background(), Options{Feeds: 5, Items: 4, Subs: 3000, NotModifiedCycles: 1, NoSync: true, Dir: t.TempDir(), JSON: true, CPUProfile: profile}, &out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fi, err := os.Stat(profile); err != nil || fi.Size() == 0 {
+		t.Errorf("CPU profile of the new-content cycle: %v, %v", fi, err)
 	}
 	var decoded Result
 	if err := json.Unmarshal(out.Bytes(), &decoded); err != nil {
