@@ -251,8 +251,8 @@ func clusterRef(v []byte) []byte {
 }
 
 // decodeClusterRecord parses cluster record k, v of either form. A
-// compact one comes back unresolved (resolver.clusterRecord fills in its
-// story); nothing in it shares memory with v, which may be bbolt's.
+// compact one comes back unresolved (resolver.resolveCluster fills in
+// its story); nothing in it shares memory with v, which may be bbolt's.
 func decodeClusterRecord(k, v []byte) (clusterRecord, error) {
 	var rec clusterRecord
 	if !isClusterCompact(v) {
@@ -315,20 +315,6 @@ func decodeClusterCompact(k, v []byte, rec *clusterRecord) error {
 	}
 	a.Number, a.ClusterID = rec.AlertSeq, rec.ClusterID
 	return nil
-}
-
-// clusterRecord decodes cluster record k, v and, when compact, fills in
-// its alert's story fields from the story's recent record. A story that
-// is gone is an error wrapping ErrNotFound.
-func (r *resolver) clusterRecord(k, v []byte) (*clusterRecord, error) {
-	rec, err := decodeClusterRecord(k, v)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.resolveCluster(k, &rec); err != nil {
-		return &rec, err
-	}
-	return &rec, nil
 }
 
 // resolveCluster fills in rec's story fields (nothing to do for JSON).

@@ -403,3 +403,33 @@ func TestClusterRecordWithoutItsStory(t *testing.T) {
 		}
 	}
 }
+
+// Edits of alerts whose first stories differ, queued in one transaction,
+// each show their own first story: the stories read for edits are kept
+// by shortRef, never mixed up.
+func TestEditsInOneCommitShowTheirOwnStories(t *testing.T) {
+	db, _ := openTemp(t)
+	a, b := addr("telegram", "1"), addr("telegram", "2")
+	s1, s2 := outletStory("s1", "reuters"), outletStory("s2", "afp")
+	s1.Title, s2.Title = "Talks end", "Storm nears"
+	q, err := db.CommitPoll(SourceState{}, []NewStory{
+		{Story: s1, Messages: []chat.Message{clusteredAlert(a, s1, "c1", t0), clusteredAlert(b, s1, "c1", t0)}},
+		{Story: s2, Messages: []chat.Message{clusteredAlert(a, s2, "c2", t0)}},
+	})
+	if err != nil || len(q) != 3 {
+		t.Fatalf("first poll queued %+v, %v", q, err)
+	}
+	s3, s4 := outletStory("s3", "ap"), outletStory("s4", "ap")
+	q, err = db.CommitPoll(SourceState{}, []NewStory{
+		{Story: s3, Messages: []chat.Message{clusteredAlert(a, s3, "c1", t0.Add(time.Minute)), clusteredAlert(b, s3, "c1", t0.Add(time.Minute))}},
+		{Story: s4, Messages: []chat.Message{clusteredAlert(a, s4, "c2", t0.Add(time.Minute))}},
+	})
+	if err != nil || len(q) != 3 {
+		t.Fatalf("second poll queued %+v, %v", q, err)
+	}
+	for i, want := range []string{"Talks end", "Talks end", "Storm nears"} {
+		if q[i].Kind != chat.KindEdit || q[i].Alert.Title != want || len(q[i].Alert.Also) != 1 {
+			t.Errorf("edit %d: %s %q also %+v, want an edit of %q", i, q[i].Kind, q[i].Alert.Title, q[i].Alert.Also, want)
+		}
+	}
+}

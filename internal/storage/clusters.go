@@ -158,19 +158,26 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 	if v == nil || when.Sub(at) >= db.editWindow() {
 		return db.placeAlert(out, recs, bySeq, key, m, when, now, s, ref, arena)
 	}
-	rec, err := res.clusterRecord(key, v)
+	rec, err := decodeClusterRecord(key, v)
 	if err != nil {
+		return chat.Message{}, false, err
+	}
+	o := chat.Outlet{Source: m.Alert.Source, Title: m.Alert.Title, Link: m.Alert.Link}
+	// An outlet already listed, or one too many, changes nothing: known
+	// before the story is read (each read inflates a recent record).
+	if len(rec.Alert.Also) >= maxOutlets || listed(rec.Alert.Also, o.Source) {
+		return chat.Message{}, false, nil
+	}
+	if err := res.resolveCluster(key, &rec); err != nil {
 		// The story of the chat's alert is gone (Prune keeps it while
 		// the record lives, so only a damaged file gets here): an edit
 		// could not show the alert, so the chat gets this story as a
 		// new alert rather than the whole poll failing.
-		if rec != nil && !rec.resolved && errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) {
 			return db.placeAlert(out, recs, bySeq, key, m, when, now, s, ref, arena)
 		}
 		return chat.Message{}, false, err
 	}
-
-	o := chat.Outlet{Source: m.Alert.Source, Title: m.Alert.Title, Link: m.Alert.Link}
 	if !addOutlet(&rec.Alert, o) {
 		return chat.Message{}, false, nil
 	}
@@ -187,7 +194,7 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 		return chat.Message{}, false, err
 	}
 	rec.PendingEdit = edit.Seq
-	if err := putClusterRecord(recs, key, rec, arena); err != nil {
+	if err := putClusterRecord(recs, key, &rec, arena); err != nil {
 		return chat.Message{}, false, err
 	}
 	return edit, true, nil
@@ -266,16 +273,21 @@ func (db *DB) placeAlert(out, recs, bySeq *bolt.Bucket, key []byte, m chat.Messa
 // name: a second story from the same outlet updates nothing a reader
 // needs.
 func addOutlet(a *chat.Alert, o chat.Outlet) bool {
-	if o.Source == a.Source || len(a.Also) >= maxOutlets {
+	if o.Source == a.Source || len(a.Also) >= maxOutlets || listed(a.Also, o.Source) {
 		return false
-	}
-	for _, x := range a.Also {
-		if x.Source == o.Source {
-			return false
-		}
 	}
 	a.Also = append(a.Also, o)
 	return true
+}
+
+// listed reports whether the outlet source is among also.
+func listed(also []chat.Outlet, source string) bool {
+	for _, x := range also {
+		if x.Source == source {
+			return true
+		}
+	}
+	return false
 }
 
 func mergeMatched(dst, add []string) []string {

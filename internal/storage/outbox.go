@@ -205,14 +205,17 @@ func (db *DB) CommitPoll(state SourceState, items []NewStory) ([]chat.Message, e
 		enqueued = enqueued[:0]
 		var arena valueArena // outbox and cluster records, kept until the commit
 		// Reads the stories of cluster records that edits need, each
-		// story once while one story's alerts go by.
+		// story once per transaction.
 		res := db.resolver(tx)
+		res.byRef = map[string]*story.Story{}
 		ids, links := bucket(tx, bucketSeenIDs), bucket(tx, bucketSeenLinks)
 		recent, out := bucket(tx, bucketRecent), bucket(tx, bucketOutbox)
 		// Both are appended to in key order (first-seen time, sequence):
 		// pages split at bbolt's default of half full stay half empty
 		// for good, and the file, mapped, is resident memory.
 		recent.FillPercent, out.FillPercent = appendFill, appendFill
+		// Alert numbers are appended in seq order too.
+		bucket(tx, bucketClusterSeqs).FillPercent = appendFill
 		held := bucket(tx, bucketHeld)
 		for i := range items {
 			s := items[i].Story

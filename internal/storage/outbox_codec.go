@@ -320,6 +320,11 @@ type resolver struct {
 	lastRef   []byte
 	lastShort bool
 	last      story.Story
+	// byRef, when not nil, remembers every story read by its shortRef:
+	// in CommitPoll the edits of one story go to chats whose alerts
+	// name different first stories of the cluster, one after another,
+	// so the last story alone is rarely the one asked for.
+	byRef map[string]*story.Story
 }
 
 func (db *DB) resolver(tx *bolt.Tx) *resolver {
@@ -331,6 +336,9 @@ func (db *DB) resolver(tx *bolt.Tx) *resolver {
 func (r *resolver) story(ref []byte, short bool) (*story.Story, error) {
 	if r.lastRef != nil && short == r.lastShort && bytes.Equal(ref, r.lastRef) {
 		return &r.last, nil
+	}
+	if s, ok := r.byRef[string(ref)]; ok && short {
+		return s, nil
 	}
 	var v []byte
 	if short {
@@ -344,6 +352,10 @@ func (r *resolver) story(ref []byte, short bool) (*story.Story, error) {
 	s, err := decodeRecent(r.z, v)
 	if err != nil {
 		return nil, fmt.Errorf("story record %x: %w", ref, err)
+	}
+	if r.byRef != nil && short {
+		r.byRef[string(ref)] = &s
+		return &s, nil
 	}
 	r.last, r.lastRef, r.lastShort = s, append(r.lastRef[:0], ref...), short
 	return &r.last, nil
