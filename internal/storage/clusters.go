@@ -43,6 +43,16 @@ type ClusterPolicy struct {
 	// under a merged cluster's older ID is found through it, so its alert
 	// is edited (or stays muted) rather than sent again.
 	Canonical func(clusterID string) string
+	// Merged, when set, lists the IDs of the clusters merged into the
+	// cluster root (the inverse of Canonical), and is used instead of
+	// Canonical to find a chat's records under them: a look-up per
+	// merged ID. With Canonical alone, every alert reads every record
+	// of its chat and maps each ID through Canonical, which costs in
+	// proportion to the chat's records: in the pipeline benchmark a
+	// chat holds up to 45,000, and the new-content cycle did not end
+	// within five minutes (docs/PERFORMANCE.md, "Cluster records
+	// round").
+	Merged func(root string) []string
 }
 
 // ClusterAlert is what storage keeps about one chat's alert of one cluster.
@@ -141,8 +151,8 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 		}
 		at = t
 	}
-	if canon := db.clusterPolicy.Canonical; canon != nil {
-		akey, av, aat, muted, err := aliasedRecord(recs, m.To.Key(), m.Alert.ClusterID, canon)
+	if p := db.clusterPolicy; p.Merged != nil || p.Canonical != nil {
+		akey, av, aat, muted, err := aliasedRecord(recs, m.To.Key(), m.Alert.ClusterID, p)
 		if err != nil {
 			return chat.Message{}, false, err
 		}
@@ -203,29 +213,51 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 // aliasedRecord finds the chat's records of clusters merged into the
 // cluster root: it returns the latest one (key, stored value, time), and
 // whether any is muted (a mute of either half of a merged event holds for
-// the whole of it). Only each record's time and mute are decoded.
-func aliasedRecord(recs *bolt.Bucket, chatKey, root string, canon func(string) string) ([]byte, []byte, time.Time, bool, error) {
-	prefix := clusterKey(chatKey, "")
+// the whole of it). Only each record's time and mute are decoded. The
+// records are looked up by the IDs p.Merged lists, or else found among
+// all the chat's records through p.Canonical.
+func aliasedRecord(recs *bolt.Bucket, chatKey, root string, p ClusterPolicy) ([]byte, []byte, time.Time, bool, error) {
 	var (
 		key, val []byte
 		at       time.Time
 		muted    bool
 	)
-	cur := recs.Cursor()
-	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-		id := string(k[len(prefix):])
-		if id == root || canon(id) != root {
-			continue
-		}
+	consider := func(k, v []byte) error {
 		t, m, err := clusterHead(v)
 		if err != nil {
-			return nil, nil, time.Time{}, false, fmt.Errorf("decode cluster alert %q: %w", k, err)
+			return fmt.Errorf("decode cluster alert %q: %w", k, err)
 		}
 		if m {
 			muted = true
 		}
 		if val == nil || t.After(at) {
 			key, val, at = append([]byte(nil), k...), v, t
+		}
+		return nil
+	}
+	if p.Merged != nil {
+		for _, id := range p.Merged(root) {
+			if id == root {
+				continue
+			}
+			k := clusterKey(chatKey, id)
+			if v := recs.Get(k); v != nil {
+				if err := consider(k, v); err != nil {
+					return nil, nil, time.Time{}, false, err
+				}
+			}
+		}
+		return key, val, at, muted, nil
+	}
+	prefix := clusterKey(chatKey, "")
+	cur := recs.Cursor()
+	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		id := string(k[len(prefix):])
+		if id == root || p.Canonical(id) != root {
+			continue
+		}
+		if err := consider(k, v); err != nil {
+			return nil, nil, time.Time{}, false, err
 		}
 	}
 	return key, val, at, muted, nil

@@ -157,7 +157,8 @@ func TestClusterRecordsSurviveReopenAndPrune(t *testing.T) {
 // TestMergedClusterFindsAlertUnderOldID: a chat got its alert of an event
 // under a cluster ID that was later merged into an older cluster. A story
 // filed under the older (canonical) ID edits that alert, and a mute of it
-// holds, when the policy maps IDs through Canonical.
+// holds, when the policy maps IDs through Canonical or lists them through
+// Merged.
 func TestMergedClusterFindsAlertUnderOldID(t *testing.T) {
 	canon := func(id string) string {
 		if id == "young" {
@@ -165,20 +166,30 @@ func TestMergedClusterFindsAlertUnderOldID(t *testing.T) {
 		}
 		return id
 	}
+	// Merged is Canonical's inverse: the same merge, listed from the root.
+	merged := func(root string) []string {
+		if root == "root" {
+			return []string{"young", "root"}
+		}
+		return nil
+	}
 	tests := []struct {
-		name      string
-		canonical func(string) string
-		mute      bool
-		want      chat.MessageKind // of the one message queued; "" for none
+		name   string
+		policy ClusterPolicy
+		mute   bool
+		want   chat.MessageKind // of the one message queued; "" for none
 	}{
-		{"edit of the alert under the old ID", canon, false, chat.KindEdit},
-		{"muted under the old ID", canon, true, ""},
-		{"without Canonical a second alert", nil, false, chat.KindAlert},
+		{"edit of the alert under the old ID", ClusterPolicy{Canonical: canon}, false, chat.KindEdit},
+		{"muted under the old ID", ClusterPolicy{Canonical: canon}, true, ""},
+		{"without Canonical a second alert", ClusterPolicy{}, false, chat.KindAlert},
+		{"edit, found through Merged", ClusterPolicy{Merged: merged}, false, chat.KindEdit},
+		{"muted, found through Merged", ClusterPolicy{Merged: merged}, true, ""},
+		{"Merged is used before Canonical", ClusterPolicy{Merged: merged, Canonical: func(id string) string { return id }}, false, chat.KindEdit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db, _ := openTemp(t)
-			db.SetClusterPolicy(ClusterPolicy{Canonical: tt.canonical})
+			db.SetClusterPolicy(tt.policy)
 			a := addr("telegram", "1")
 			s1 := outletStory("s1", "reuters")
 			q := commitOne(t, db, s1, clusteredAlert(a, s1, "young", t0))
