@@ -317,6 +317,56 @@ func decodeClusterCompact(k, v []byte, rec *clusterRecord) error {
 	return nil
 }
 
+// clusterOutletKnown reports, without decoding compact record v, whether
+// its alert already lists the outlet source or lists as many as it may
+// (maxOutlets): then a story of that outlet changes nothing. A JSON
+// record reports false; place decodes it whole.
+func clusterOutletKnown(v []byte, source string) (bool, error) {
+	if !isClusterCompact(v) {
+		return false, nil
+	}
+	if len(v) < clusterHeadLen || v[1]&^clusterKnownFlags != 0 {
+		return false, errShortRecord
+	}
+	flags := v[1]
+	r := compactReader{b: v[clusterHeadLen:]}
+	if _, ok := readClusterAt(&r, flags, v[2:clusterHeadLen]); !ok {
+		return false, errShortRecord
+	}
+	r.uvarint() // alert seq
+	r.uvarint() // pending edit
+	r.bytes()   // platform
+	r.bytes()   // chat
+	r.bytes()   // thread
+	if flags&clusterIDFromKey == 0 {
+		r.bytes()
+	}
+	r.uvarint() // subscription
+	r.bytes()   // query
+	for n := r.uvarint(); n > 0 && !r.err; n-- {
+		r.bytes()
+	}
+	n := r.uvarint()
+	if r.err {
+		return false, errShortRecord
+	}
+	if n >= maxOutlets {
+		return true, nil
+	}
+	for ; n > 0 && !r.err; n-- {
+		src := r.bytes()
+		r.bytes()
+		r.bytes()
+		if !r.err && string(src) == source {
+			return true, nil
+		}
+	}
+	if r.err {
+		return false, errShortRecord
+	}
+	return false, nil
+}
+
 // resolveCluster fills in rec's story fields (nothing to do for JSON).
 func (r *resolver) resolveCluster(k []byte, rec *clusterRecord) error {
 	if rec.resolved {

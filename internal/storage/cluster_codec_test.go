@@ -152,6 +152,15 @@ func TestClusterRecordDamaged(t *testing.T) {
 	if _, _, err := clusterHead(append([]byte{markClusterRef, 0x80}, make([]byte, 20)...)); err == nil {
 		t.Error("head with an unknown flag decoded")
 	}
+	// An outlet not listed takes the whole record to tell.
+	for n := 1; n < len(v); n++ {
+		if _, err := clusterOutletKnown(v[:n], "bbc"); err == nil {
+			t.Errorf("outlet check of a record cut to %d of %d bytes passed", n, len(v))
+		}
+	}
+	if known, err := clusterOutletKnown(v, "ap"); err != nil || !known {
+		t.Errorf("clusterOutletKnown(ap) = %v, %v; want listed", known, err)
+	}
 	if _, err := decodeClusterRecord(key, []byte("{not json")); err == nil {
 		t.Error("damaged JSON record decoded")
 	}
@@ -186,6 +195,18 @@ func FuzzDecodeClusterRecord(f *testing.F) {
 		}
 		if !isClusterCompact(v) {
 			return
+		}
+		// The outlet check without decoding agrees with the decoded
+		// record.
+		sources := []string{"x", ""}
+		if len(got.Alert.Also) > 0 {
+			sources = append(sources, got.Alert.Also[len(got.Alert.Also)-1].Source)
+		}
+		for _, src := range sources {
+			want := len(got.Alert.Also) >= maxOutlets || listed(got.Alert.Also, src)
+			if known, err := clusterOutletKnown(v, src); err != nil || known != want {
+				t.Errorf("clusterOutletKnown(%q) = %v, %v; decoded record says %v", src, known, err, want)
+			}
 		}
 		// What decodes survives a round trip unchanged.
 		enc, err := encodeClusterRecord(nil, key, &got)

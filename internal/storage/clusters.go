@@ -168,16 +168,19 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 	if v == nil || when.Sub(at) >= db.editWindow() {
 		return db.placeAlert(out, recs, bySeq, key, m, when, now, s, ref, arena)
 	}
+	// An outlet already listed, or one too many, changes nothing: known
+	// before the record is decoded (it lists up to maxOutlets outlets)
+	// and its story read (each read inflates a recent record).
+	if known, err := clusterOutletKnown(v, m.Alert.Source); err != nil {
+		return chat.Message{}, false, fmt.Errorf("decode cluster alert %q: %w", key, err)
+	} else if known {
+		return chat.Message{}, false, nil
+	}
 	rec, err := decodeClusterRecord(key, v)
 	if err != nil {
 		return chat.Message{}, false, err
 	}
 	o := chat.Outlet{Source: m.Alert.Source, Title: m.Alert.Title, Link: m.Alert.Link}
-	// An outlet already listed, or one too many, changes nothing: known
-	// before the story is read (each read inflates a recent record).
-	if len(rec.Alert.Also) >= maxOutlets || listed(rec.Alert.Also, o.Source) {
-		return chat.Message{}, false, nil
-	}
 	if err := res.resolveCluster(key, &rec); err != nil {
 		// The story of the chat's alert is gone (Prune keeps it while
 		// the record lives, so only a damaged file gets here): an edit
