@@ -561,6 +561,31 @@ func (c *Clusterer) Canonical(id string) string {
 	return c.idOf(c.root(k))
 }
 
+// Merged returns the IDs of the kept clusters merged into the cluster id,
+// the inverse of Canonical: every ID other than id that Canonical maps to
+// id. It is nil when nothing was merged into id, and when id is not a
+// kept cluster's root (unknown, evicted, or itself merged into another:
+// Canonical maps nothing to it then). Storage looks a chat's records up by
+// these IDs (storage.ClusterPolicy.Merged) instead of mapping every record
+// of the chat through Canonical.
+func (c *Clusterer) Merged(id string) []string {
+	h, n, ok := parseClusterID(id)
+	if !ok {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := c.findCluster(h, n)
+	if k == noCluster || c.clusters[k].parent != noCluster {
+		return nil
+	}
+	var ids []string
+	for a := c.clusters[k].alias; a != noCluster; a = c.clusters[a].alias {
+		ids = append(ids, c.idOf(a))
+	}
+	return ids
+}
+
 // Len returns the number of stories and clusters kept.
 func (c *Clusterer) Len() (stories, clusters int) {
 	c.mu.Lock()

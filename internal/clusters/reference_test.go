@@ -333,6 +333,7 @@ func randomStories(r *rand.Rand, n int) []*story.Story {
 // every cluster ID handed out the same way, through window eviction, the
 // cap, merges, repeated IDs and links, and times out of order.
 func TestReference(t *testing.T) {
+	total := 0
 	cfgs := []Config{
 		{Window: 3 * time.Hour, MaxStories: 25},
 		{Window: time.Hour, MaxStories: 200, Threshold: 0.15, MergeThreshold: 0.3},
@@ -352,7 +353,7 @@ func TestReference(t *testing.T) {
 				}
 			}
 			var ids []string
-			news := 0
+			news, merges := 0, 0
 			n := 1500
 			if cfg.MaxStories > 100 {
 				n = 600 // the reference is quadratic in the window
@@ -377,12 +378,56 @@ func TestReference(t *testing.T) {
 							t.Fatalf("story %d: Canonical(%s) = %s, reference %s", i, id, got, want)
 						}
 					}
+					merges += checkMerged(t, c, ids)
 				}
 			}
 			// The inputs must exercise what they are for.
 			if news < n/30 || news > n*9/10 {
 				t.Errorf("%d new clusters of %d stories: inputs too alike or too unlike", news, n)
 			}
+			total += merges
 		})
 	}
+	if total == 0 {
+		t.Error("no cluster was ever merged into another: Merged is not tested")
+	}
+}
+
+// checkMerged checks Merged against Canonical over ids (every ID Assign
+// returned): Merged(r) lists exactly the IDs other than r that Canonical
+// maps to r (and perhaps IDs of clusters Assign never named, which must
+// map to r too), and is nil for an ID that is not a root. It returns how
+// many merged IDs it saw.
+func checkMerged(t *testing.T, c *Clusterer, ids []string) int {
+	t.Helper()
+	want := map[string]map[string]bool{} // root -> IDs merged into it
+	for _, id := range ids {
+		r := c.Canonical(id)
+		if want[r] == nil {
+			want[r] = map[string]bool{}
+		}
+		if r != id {
+			want[r][id] = true
+			if m := c.Merged(id); m != nil {
+				t.Fatalf("Merged(%s) = %v for an ID merged into %s", id, m, r)
+			}
+		}
+	}
+	seen := 0
+	for r, w := range want {
+		got := map[string]bool{}
+		for _, id := range c.Merged(r) {
+			if id == r || got[id] || c.Canonical(id) != r {
+				t.Fatalf("Merged(%s) lists %s (Canonical %s) once too many or wrongly", r, id, c.Canonical(id))
+			}
+			got[id] = true
+		}
+		for id := range w {
+			if !got[id] {
+				t.Fatalf("Merged(%s) = %v lacks %s, which Canonical maps to it", r, c.Merged(r), id)
+			}
+		}
+		seen += len(got)
+	}
+	return seen
 }
