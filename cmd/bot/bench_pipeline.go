@@ -28,7 +28,6 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 	perHost := fs.Int("per-host", 0, "polls of one host at once (default: the scheduler's 2)")
 	noSync := fs.Bool("nosync", false, "skip fsync on commit (bot run syncs)")
 	noClusters := fs.Bool("no-clusters", false, "leave the story clusterer out of the pipeline (bot run has it)")
-	canonical := fs.Bool("canonical", false, "give storage the clusterer's Canonical, as bot run does (slow at 1,000 feeds: see docs/PERFORMANCE.md)")
 	rss := fs.Bool("rss", false, "measure the resident memory of a child `bot run` instead")
 	interval := fs.Duration("interval", 20*time.Second, "with -rss: the sources' poll interval")
 	cycles := fs.Int("cycles", 4, "with -rss: poll cycles to wait for")
@@ -77,7 +76,7 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	_, err = benchpipeline.Run(ctx, benchpipeline.Options{
 		Feeds: *feeds, Items: *items, Subs: n, Seed: *seed, NotModifiedCycles: *cycles304,
-		MaxConcurrent: *maxConc, PerHost: *perHost, NoSync: *noSync, NoClusters: *noClusters, Canonical: *canonical, Dir: dir, JSON: *asJSON,
+		MaxConcurrent: *maxConc, PerHost: *perHost, NoSync: *noSync, NoClusters: *noClusters, Dir: dir, JSON: *asJSON,
 		ServerCommand: server, CPUProfile: *cpuProfile,
 	}, stdout)
 	return err

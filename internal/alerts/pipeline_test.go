@@ -3,10 +3,12 @@ package alerts
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"frontwire/internal/chat"
+	"frontwire/internal/clusters"
 	"frontwire/internal/config"
 	"frontwire/internal/sources"
 	"frontwire/internal/storage"
@@ -157,5 +159,60 @@ func TestOwnTermsAndMerge(t *testing.T) {
 	merged := mergeTerms(ownTerms(first), []string{"witkoff"})
 	if fmt.Sprint(merged) != "[gaza ceasefire witkoff]" || backing[2] != "kremlin" {
 		t.Errorf("merge gave %q and left the matcher's array %q", merged, backing)
+	}
+}
+
+// TestPipelineMergedClusterEditsTheChatsAlert: a chat alerted of one
+// cluster gets an edit of that alert, not a second alert, when a story
+// that merges its cluster into an older one arrives filed under the
+// older one's ID, with the cluster policy the daemon wires
+// (ClusterSet.Policy).
+func TestPipelineMergedClusterEditsTheChatsAlert(t *testing.T) {
+	for _, wired := range []bool{true, false} {
+		t.Run(fmt.Sprint("policy wired ", wired), func(t *testing.T) {
+			// The query leaves out the older cluster's first story, so
+			// the chat's only record of the event is under the merged ID.
+			p, db := newPipeline(t, subscriptions.Subscription{Chat: chatB, Query: "breakthrough -Ukraine"})
+			t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+			set, err := LoadClusters(db, clusters.Config{}, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Clusters = set
+			if wired {
+				db.SetClusterPolicy(set.Policy(0))
+			}
+			// Two headlines too unlike to join, then one like both,
+			// from three outlets (the titles of clusters' TestMerge).
+			a := st("a", "Witkoff and Putin end Kremlin talks without breakthrough on Ukraine", t0)
+			b := st("b", "Witkoff-Putin Kremlin talks end without breakthrough, Ushakov says", t0.Add(time.Minute))
+			m := st("m", "Kremlin talks between Witkoff and Putin end with no breakthrough", t0.Add(2*time.Minute))
+			a.Source, b.Source, m.Source = "Wire A", "Wire B", "Wire C"
+			a.Link, b.Link, m.Link = "", "", "" // links' words would keep a and b apart
+			for _, s := range []story.Story{a, b, m} {
+				poll := sources.Poll{Source: config.Source{Name: s.Source}, State: storage.SourceState{Name: s.Source}, Stories: []story.Story{s}}
+				if err := p.Handle(context.Background(), poll); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pending, err := db.Pending()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pending) != 2 || pending[0].Kind != chat.KindAlert || pending[0].Alert.StoryID != "b" {
+				t.Fatalf("queued %+v, want b's alert first", pending)
+			}
+			bID := pending[0].Alert.ClusterID
+			if root := set.Canonical(bID); root == bID || !slices.Equal(set.Merged(root), []string{bID}) {
+				t.Fatalf("setup: b's cluster %s maps to %s, which lists %v as merged; want it merged into a's", bID, root, set.Merged(root))
+			}
+			second := pending[1]
+			if wired && (second.Kind != chat.KindEdit || second.EditOf != pending[0].Seq) {
+				t.Errorf("m queued as %q (edit of %d), want an edit of b's alert %d", second.Kind, second.EditOf, pending[0].Seq)
+			}
+			if !wired && second.Kind != chat.KindAlert {
+				t.Errorf("without the policy m queued as %q; the test no longer tells the two apart", second.Kind)
+			}
+		})
 	}
 }

@@ -292,19 +292,3 @@ func TestRSSConfigLoads(t *testing.T) {
 		t.Errorf("source 6 at %s", cfg.Sources[6].URL)
 	}
 }
-
-// With Canonical, storage is given the clusterer's Canonical as the
-// daemon gives it, and the run says so.
-func TestRunSmallCanonical(t *testing.T) {
-	var out bytes.Buffer
-	res, err := Run(context.Background(), Options{Feeds: 5, Items: 4, Subs: 3000, NotModifiedCycles: 1, NoSync: true, Canonical: true, Dir: t.TempDir()}, &out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.Canonical || !strings.Contains(out.String(), "Canonical") {
-		t.Errorf("Canonical not reported: %+v\n%s", res, out.String())
-	}
-	if fresh := res.Cycles[1]; fresh.NewStories != 20 || fresh.Queued == 0 {
-		t.Errorf("new content: %+v", fresh)
-	}
-}

@@ -55,12 +55,6 @@ type Options struct {
 	// NoClusters leaves the story clusterer out of the pipeline, to show
 	// what the rest of the path costs; the daemon always wires it.
 	NoClusters bool
-	// Canonical gives storage the clusterer's Canonical as its cluster
-	// policy, as the daemon does, so that a chat's alert filed under a
-	// merged cluster's ID is found. Off by default: storage then reads
-	// every record of the alert's chat per alert, and the 1,000-feed
-	// cycle of new content does not end in minutes (docs/PERFORMANCE.md).
-	Canonical bool
 	// ServerCommand, when set, runs the feed server in a child process
 	// (a command that runs ServeFeeds with Feeds, Items and Seed), so
 	// that a cycle's CPUSeconds is the bot's alone and the server's is
@@ -109,7 +103,6 @@ type Result struct {
 	PerHost          int     `json:"per_host"`
 	Sync             bool    `json:"fsync"`
 	Clusters         bool    `json:"clusters"`
-	Canonical        bool    `json:"canonical,omitempty"`
 	ServerProcess    bool    `json:"server_process"`
 	GOMAXPROCS       int     `json:"gomaxprocs"`
 	LoadAverage      string  `json:"load_average_before"`
@@ -242,9 +235,7 @@ func NewBench(opt Options) (*Bench, error) {
 			return nil, fmt.Errorf("bench pipeline: %w", err)
 		}
 		pl.Clusters = set
-		if opt.Canonical {
-			db.SetClusterPolicy(storage.ClusterPolicy{Canonical: set.Canonical})
-		}
+		db.SetClusterPolicy(set.Policy(0)) // as the daemon wires it
 	}
 	b.Sched, err = sources.NewScheduler(sources.SchedulerConfig{
 		Sources:           opt.sourcesFor(u.Port()),
@@ -366,7 +357,6 @@ func Run(ctx context.Context, opt Options, w io.Writer) (*Result, error) {
 	opt = opt.defaults()
 	res := &Result{Feeds: opt.Feeds, Items: opt.Items, Subs: opt.Subs, Seed: opt.Seed,
 		MaxConcurrent: opt.MaxConcurrent, PerHost: opt.PerHost, Sync: !opt.NoSync, Clusters: !opt.NoClusters,
-		Canonical:     opt.Canonical && !opt.NoClusters,
 		ServerProcess: len(opt.ServerCommand) > 0,
 		GOMAXPROCS:    runtime.GOMAXPROCS(0), LoadAverage: loadAverage()}
 	if res.MaxConcurrent == 0 {
@@ -432,9 +422,6 @@ func writeTable(w io.Writer, r *Result) error {
 		r.Feeds, r.Items, float64(r.FeedBytes)/(1<<20), r.Subs, r.Seed)
 	fmt.Fprintf(&b, "GOMAXPROCS %d, load average before %s, fsync %v, clusters %v, max concurrent %d, per host %d, setup %.1f s\n",
 		r.GOMAXPROCS, r.LoadAverage, r.Sync, r.Clusters, r.MaxConcurrent, r.PerHost, r.IndexSeconds)
-	if r.Canonical {
-		b.WriteString("storage maps cluster IDs through the clusterer's Canonical, as bot run does\n")
-	}
 	if r.ServerProcess {
 		b.WriteString("feed server in its own process: CPU s is the bot's alone, server s the server's\n")
 	} else {

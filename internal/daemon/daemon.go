@@ -191,7 +191,7 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 	d.Pipeline.Clusters = clusterSet
 	// Clusters merge when a story links two of them; storage then finds
 	// a chat's alert filed under the merged cluster's ID.
-	db.SetClusterPolicy(storage.ClusterPolicy{Canonical: clusterSet.Canonical, EditWindow: cfg.Clusters.EditWindow.Duration})
+	db.SetClusterPolicy(clusterSet.Policy(cfg.Clusters.EditWindow.Duration))
 	// Sources added at run time join the configured ones; the
 	// configuration wins a name clash.
 	added, err := db.AddedSources()
