@@ -43,6 +43,9 @@ const (
 	DefaultNamePenalty = 0.3
 	// DefaultMaxStories caps the stories kept, whatever their times say.
 	DefaultMaxStories = 50000
+	// DefaultMaxMerged caps the clusters merged into one (Config.MaxMerged):
+	// one event seldom starts as more than a few clusters.
+	DefaultMaxMerged = 32
 	// maxLeadBytes bounds the lead read from a story, so that a feed
 	// with no sentence breaks cannot make one story expensive.
 	maxLeadBytes = 400
@@ -83,6 +86,14 @@ type Config struct {
 	// resembles members of two or more clusters merges them into the
 	// oldest. Zero, or a value below Threshold, means Threshold.
 	MergeThreshold float64
+	// MaxMerged caps how many clusters one cluster holds merged into it
+	// (zero: DefaultMaxMerged). A merge that would take it past the cap is
+	// not made: the story joins the cluster it resembles most, alone.
+	// Storage looks a chat's alert of a merged event up under every
+	// merged ID (Merged), per alert; without a cap a news cycle's
+	// catch-all cluster absorbed 2,000 others in the pipeline benchmark's
+	// workload, and each of its alerts cost 2,000 look-ups.
+	MaxMerged int
 }
 
 func (c Config) withDefaults() Config {
@@ -108,6 +119,9 @@ func (c Config) withDefaults() Config {
 	c.MaxStories = min(c.MaxStories, maxStories)
 	if c.MergeThreshold < c.Threshold {
 		c.MergeThreshold = c.Threshold
+	}
+	if c.MaxMerged <= 0 {
+		c.MaxMerged = DefaultMaxMerged
 	}
 	return c
 }
@@ -270,8 +284,9 @@ type cluster struct {
 	parent uint32 // noCluster for a root
 	// alias chains the clusters merged into a root, which are forgotten
 	// with it.
-	alias uint32
-	size  int32 // stories kept (roots)
+	alias  uint32
+	size   int32 // stories kept (roots)
+	merged int32 // clusters on the alias chain (roots)
 }
 
 type clusterKey struct {
@@ -389,8 +404,13 @@ func (c *Clusterer) Assign(st *story.Story) (clusterID string, isNew bool) {
 
 	var k uint32
 	if best != noWord {
-		c.joined = addRoot(c.joined, c.root(c.ring[best].cluster))
-		k = c.merge(c.joined)
+		bestRoot := c.root(c.ring[best].cluster)
+		c.joined = addRoot(c.joined, bestRoot)
+		if c.mergedAfter(c.joined) > c.cfg.MaxMerged {
+			k = bestRoot // the merge would pass the cap: join alone
+		} else {
+			k = c.merge(c.joined)
+		}
 	} else {
 		// Two different stories whose first members hash alike would
 		// share an ID; tell them apart rather than merge them.
@@ -497,6 +517,16 @@ func (c *Clusterer) newCluster(h uint64, n uint32, born uint64) uint32 {
 	return k
 }
 
+// mergedAfter is how many clusters the merged root would hold merged
+// into it after merging roots: all of them and theirs, but one.
+func (c *Clusterer) mergedAfter(roots []uint32) int {
+	n := len(roots) - 1
+	for _, r := range roots {
+		n += int(c.clusters[r].merged)
+	}
+	return n
+}
+
 // merge unites the root clusters roots (at least one) under the oldest
 // and returns it.
 func (c *Clusterer) merge(roots []uint32) uint32 {
@@ -514,6 +544,7 @@ func (c *Clusterer) merge(roots []uint32) uint32 {
 		k := &c.clusters[r]
 		k.parent = oldest
 		o.size += k.size
+		o.merged += 1 + k.merged
 		// r and the clusters merged into it join oldest's chain.
 		tail := r
 		for c.clusters[tail].alias != noCluster {

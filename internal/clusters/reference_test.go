@@ -24,6 +24,7 @@ type refClusterer struct {
 	newest   time.Time
 	seq      uint64
 	clusters []*refCluster // every kept cluster, roots and merged
+	capped   int           // merges not made for MaxMerged
 }
 
 type refStory struct {
@@ -253,10 +254,23 @@ func (r *refClusterer) Assign(st *story.Story) (string, bool) {
 				k = j
 			}
 		}
-		for _, j := range joined {
-			if j != k {
-				j.parent = k
-				k.size += j.size
+		// The clusters the merged root would hold merged into it: every
+		// kept cluster under one of the joined roots, but the root.
+		under := -1
+		for _, c := range r.clusters {
+			if slices.Contains(joined, c.root()) {
+				under++
+			}
+		}
+		if under > r.cfg.MaxMerged {
+			k = best.cluster.root() // past the cap: no merge
+			r.capped++
+		} else {
+			for _, j := range joined {
+				if j != k {
+					j.parent = k
+					k.size += j.size
+				}
 			}
 		}
 	} else {
@@ -335,7 +349,7 @@ func randomStories(r *rand.Rand, n int) []*story.Story {
 func TestReference(t *testing.T) {
 	total := 0
 	cfgs := []Config{
-		{Window: 3 * time.Hour, MaxStories: 25},
+		{Window: 3 * time.Hour, MaxStories: 25, MaxMerged: 1},
 		{Window: time.Hour, MaxStories: 200, Threshold: 0.15, MergeThreshold: 0.3},
 		{Window: 24 * time.Hour, MaxStories: 7, TitleWeight: 0.3},
 		// Only the cap evicts: the blocks' ring grows with kept blocks in it.
@@ -386,6 +400,9 @@ func TestReference(t *testing.T) {
 				t.Errorf("%d new clusters of %d stories: inputs too alike or too unlike", news, n)
 			}
 			total += merges
+			if cfg.MaxMerged > 0 && ref.capped == 0 {
+				t.Errorf("MaxMerged %d never held a merge back: the cap is not tested", cfg.MaxMerged)
+			}
 		})
 	}
 	if total == 0 {
@@ -426,6 +443,9 @@ func checkMerged(t *testing.T, c *Clusterer, ids []string) int {
 			if !got[id] {
 				t.Fatalf("Merged(%s) = %v lacks %s, which Canonical maps to it", r, c.Merged(r), id)
 			}
+		}
+		if max := c.Config().MaxMerged; len(got) > max {
+			t.Fatalf("%d clusters merged into %s, more than MaxMerged %d", len(got), r, max)
 		}
 		seen += len(got)
 	}
