@@ -107,7 +107,7 @@ func (d *Doc) fill(st *story.Story, reuse bool) {
 		ids = make([]int32, need)
 	} else {
 		ids = ids[:need]
-		clear(ids[:size]) // the table must start empty; the rest is written below
+		clear(ids[:size]) // the table must start empty; tid, next and heads are written below
 	}
 	d.ids = ids
 	d.table = ids[:size:size]
@@ -126,6 +126,7 @@ func (d *Doc) fill(st *story.Story, reuse bool) {
 		s, e := t.Span(i)
 		d.next[i] = -1
 		if s == e {
+			d.tid[i] = 0 // a segment break (a reused Doc holds the last story's IDs)
 			continue
 		}
 		m := fBody
