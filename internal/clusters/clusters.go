@@ -574,18 +574,24 @@ func (c *Clusterer) freeCluster(r uint32) {
 	c.roots--
 }
 
+// findID returns the kept cluster whose ID is id, or noCluster (also for
+// a string that is no cluster ID). The caller holds c.mu.
+func (c *Clusterer) findID(id string) uint32 {
+	h, n, ok := parseClusterID(id)
+	if !ok {
+		return noCluster
+	}
+	return c.findCluster(h, n)
+}
+
 // Canonical returns the ID of the cluster that the cluster id was merged
 // into, or id itself when it was not merged (also when it is unknown or
 // already evicted). Records filed under a cluster's ID before a merge are
 // found again through it.
 func (c *Clusterer) Canonical(id string) string {
-	h, n, ok := parseClusterID(id)
-	if !ok {
-		return id
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := c.findCluster(h, n)
+	k := c.findID(id)
 	if k == noCluster || c.clusters[k].parent == noCluster {
 		return id
 	}
@@ -600,13 +606,9 @@ func (c *Clusterer) Canonical(id string) string {
 // these IDs (storage.ClusterPolicy.Merged) instead of mapping every record
 // of the chat through Canonical.
 func (c *Clusterer) Merged(id string) []string {
-	h, n, ok := parseClusterID(id)
-	if !ok {
-		return nil
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := c.findCluster(h, n)
+	k := c.findID(id)
 	if k == noCluster || c.clusters[k].parent != noCluster {
 		return nil
 	}
