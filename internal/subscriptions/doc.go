@@ -61,9 +61,9 @@ func NewDoc(st *story.Story) *Doc {
 // many stories one after another (a benchmark, a pipeline worker) then
 // allocates nothing per story once its buffers have grown, and keeps the
 // same memory in cache instead of touching fresh memory for every story.
-// Every string taken from d before (its Tokens, the Terms of hits
-// matched against it) is overwritten: a caller that keeps any must copy
-// them first.
+// The strings d's Tokens returned before are overwritten: a caller that
+// keeps any must copy them first. The Terms of hits matched against d
+// are not: they are slices of the compiled queries (Index.AppendMatches).
 func (d *Doc) Reset(st *story.Story) {
 	d.fill(st, true)
 }
