@@ -38,10 +38,8 @@ type ClusterSet struct {
 func (s *ClusterSet) Assign(st *story.Story) (string, bool) { return s.c.Assign(st) }
 
 // Canonical maps the ID of a cluster merged into an older one to that
-// one's ID (clusters.Clusterer.Canonical). Give it to storage as
-// storage.ClusterPolicy.Canonical, so that a chat's alert filed under the
-// merged cluster's ID is edited, not repeated, when the event's later
-// stories arrive under the older ID.
+// one's ID (clusters.Clusterer.Canonical); Merged, its inverse, is what
+// storage uses (Policy).
 func (s *ClusterSet) Canonical(id string) string { return s.c.Canonical(id) }
 
 // Merged lists the IDs of the clusters merged into the cluster root
@@ -50,14 +48,14 @@ func (s *ClusterSet) Merged(root string) []string { return s.c.Merged(root) }
 
 // Policy is the storage.ClusterPolicy that goes with the set: edits within
 // editWindow (zero: storage's default), and a chat's records of merged
-// clusters looked up by Merged, with Canonical beside it. `bot run` and
-// the pipeline benchmark both wire it, so the benchmark measures the
-// daemon's path. Without Merged, storage reads every cluster record of the
-// alert's chat per alert: at 100 feeds of the pipeline benchmark that cut
+// clusters looked up by Merged. `bot run` and the pipeline benchmark both
+// wire it, so the benchmark measures the daemon's path. (Storage used to
+// take Canonical and map every cluster record of the alert's chat
+// through it, per alert: at 100 feeds of the pipeline benchmark that cut
 // the new-content cycle from about 2,400 to 150 stories/s, and the
-// 1,000-feed cycle did not end in minutes.
+// 1,000-feed cycle did not end in minutes.)
 func (s *ClusterSet) Policy(editWindow time.Duration) storage.ClusterPolicy {
-	return storage.ClusterPolicy{EditWindow: editWindow, Canonical: s.Canonical, Merged: s.Merged}
+	return storage.ClusterPolicy{EditWindow: editWindow, Merged: s.Merged}
 }
 
 // LoadClusters returns a ClusterSet holding the stories stored within the

@@ -111,18 +111,16 @@ func benchClusterPoll(rng *rand.Rand, poll, nchats int) []NewStory {
 
 // BenchmarkCommitPollClustered commits polls of clustered alerts into a
 // file already holding records=N cluster records, with each cluster
-// policy: none, Canonical (mapped through a function that returns the ID:
-// cheaper than the clusterer's, so this understates it) and Merged.
+// policy: none and Merged (listing no IDs).
 // Reported per alert. Run one case at a time, e.g. -bench
 // 'CommitPollClustered/records=100000/policy=none$' -benchtime 20x.
 func BenchmarkCommitPollClustered(b *testing.B) {
-	same := func(id string) string { return id }
 	none := func(string) []string { return nil }
 	for _, records := range []int{100_000, 1_000_000} {
 		for _, pc := range []struct {
 			name   string
 			policy ClusterPolicy
-		}{{"none", ClusterPolicy{}}, {"canonical", ClusterPolicy{Canonical: same}}, {"merged", ClusterPolicy{Merged: none}}} {
+		}{{"none", ClusterPolicy{}}, {"merged", ClusterPolicy{Merged: none}}} {
 			b.Run(fmt.Sprintf("records=%d/policy=%s", records, pc.name), func(b *testing.B) {
 				db, err := Open(filepath.Join(b.TempDir(), "bench.db"), Options{NoSync: true})
 				if err != nil {

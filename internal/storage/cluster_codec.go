@@ -27,7 +27,7 @@ import (
 //
 //	markClusterRef (0x04)
 //	flags byte (1: muted; 2: At is a difference; 4: At is zero;
-//	  8: the cluster ID is the one the record's key ends with)
+//	  8: the cluster ID is the one the record's key starts with)
 //	16 bytes: the story's shortRef (first-seen time, FNV-1a of the rest
 //	  of its recent key)
 //	At: with flag 2, a varint of nanoseconds from the shortRef's time;
@@ -98,12 +98,11 @@ type clusterRecord struct {
 // isClusterCompact reports whether cluster record v is compact.
 func isClusterCompact(v []byte) bool { return len(v) > 0 && v[0] == markClusterRef }
 
-// clusterKeyID is the cluster ID that cluster key k ends with (clusterKey).
+// clusterKeyID is the cluster ID that cluster key k starts with
+// (clusterKey).
 func clusterKeyID(k []byte) []byte {
-	if i := bytes.IndexByte(k, 0); i >= 0 {
-		return k[i+1:]
-	}
-	return nil
+	id, _, _ := splitClusterKey(k)
+	return id
 }
 
 // clusterAtDiff is at in nanoseconds from the time ref starts with, when

@@ -37,21 +37,15 @@ type ClusterPolicy struct {
 	// EditWindow ago becomes an edit of that alert; later, a new alert.
 	// Zero means DefaultEditWindow.
 	EditWindow time.Duration
-	// Canonical, when set, maps a cluster ID to the ID of the cluster it
-	// was merged into (clusters.Clusterer.Canonical). Alerts arrive filed
-	// under the canonical ID; a chat whose record of the event is filed
-	// under a merged cluster's older ID is found through it, so its alert
-	// is edited (or stays muted) rather than sent again.
-	Canonical func(clusterID string) string
 	// Merged, when set, lists the IDs of the clusters merged into the
-	// cluster root (the inverse of Canonical), and is used instead of
-	// Canonical to find a chat's records under them: a look-up per
-	// merged ID. With Canonical alone, every alert reads every record
-	// of its chat and maps each ID through Canonical, which costs in
-	// proportion to the chat's records: in the pipeline benchmark a
-	// chat holds up to 45,000, and the new-content cycle did not end
-	// within five minutes (docs/PERFORMANCE.md, "Cluster records
-	// round").
+	// cluster root (clusters.Clusterer.Merged). Alerts arrive filed under
+	// the root's ID; a chat whose record of the event is filed under a
+	// merged cluster's older ID is found by looking each ID up, so its
+	// alert is edited (or stays muted) rather than sent again. (Until the
+	// fourth session storage took Canonical instead and mapped every
+	// record of the chat through it: in the pipeline benchmark a chat
+	// holds up to 45,000 records, and the new-content cycle did not end
+	// within five minutes; docs/PERFORMANCE.md, "Cluster records round".)
 	Merged func(root string) []string
 }
 
@@ -85,13 +79,84 @@ func (db *DB) editWindow() time.Duration {
 	return db.clusterPolicy.EditWindow
 }
 
-// clusterKey is the key of a chat's record of a cluster: chat key, a zero
-// byte (in no chat key), cluster ID.
+// clusterKey is the key of a chat's record of a cluster: cluster ID, a
+// zero byte (in no cluster ID), chat key. The cluster comes first so that
+// a story's records, one per chat it alerts (about 21 in the pipeline
+// benchmark), sit side by side and a poll's transaction rewrites a page
+// or two per story rather than a page per record: the new-content cycle
+// with the clusterer went from 1,266 to 2,178 stories/s with this order
+// (docs/PERFORMANCE.md). Listing one chat's records (MoveChat) reads the
+// whole bucket; that is rare.
 func clusterKey(chatKey, clusterID string) []byte {
 	k := make([]byte, 0, len(chatKey)+1+len(clusterID))
-	k = append(k, chatKey...)
+	k = append(k, clusterID...)
 	k = append(k, 0)
-	return append(k, clusterID...)
+	return append(k, chatKey...)
+}
+
+// migrateV5toV6 moves the cluster records of v5, keyed chat key, zero
+// byte, cluster ID in the bucket "cluster_alerts", to bucketClusterAlerts
+// keyed as clusterKey now keys them (cluster first), and points the alert
+// numbers at the new keys. Values are kept as they are: a compact
+// record's flag for "the cluster ID is the key's" reads the ID from
+// wherever clusterKeyID finds it. It holds the records' keys in memory
+// once (a few tens of MB for a million records).
+func migrateV5toV6(tx *bolt.Tx) error {
+	old := tx.Bucket([]byte("cluster_alerts"))
+	if old == nil {
+		return nil
+	}
+	recs, err := tx.CreateBucketIfNotExists([]byte(bucketClusterAlerts))
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketClusterAlerts, err)
+	}
+	// v5 key: chat, 0, cluster. Chat keys hold no zero byte.
+	rekey := func(k []byte) ([]byte, bool) {
+		i := bytes.IndexByte(k, 0)
+		if i < 0 {
+			return nil, false
+		}
+		return clusterKey(string(k[:i]), string(k[i+1:])), true
+	}
+	err = old.ForEach(func(k, v []byte) error {
+		nk, ok := rekey(k)
+		if !ok {
+			return fmt.Errorf("cluster record key %q has no separator", k)
+		}
+		// A copy: v is in the old bucket's pages, freed below.
+		return recs.Put(nk, bytes.Clone(v))
+	})
+	if err != nil {
+		return fmt.Errorf("move cluster records: %w", err)
+	}
+	if nums := tx.Bucket([]byte(bucketClusterSeqs)); nums != nil {
+		var renumber [][2][]byte
+		err := nums.ForEach(func(k, v []byte) error {
+			if nk, ok := rekey(v); ok {
+				renumber = append(renumber, [2][]byte{append([]byte(nil), k...), nk})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, r := range renumber {
+			if err := nums.Put(r[0], r[1]); err != nil {
+				return fmt.Errorf("renumber cluster alert %x: %w", r[0], err)
+			}
+		}
+	}
+	return tx.DeleteBucket([]byte("cluster_alerts"))
+}
+
+// splitClusterKey returns the cluster ID and the chat key of key
+// (clusterKey); ok is false for a key without the zero byte.
+func splitClusterKey(key []byte) (clusterID, chatKey []byte, ok bool) {
+	i := bytes.IndexByte(key, 0)
+	if i < 0 {
+		return nil, nil, false
+	}
+	return key[:i], key[i+1:], true
 }
 
 // putClusterRecord stores r under key (cluster_codec.go); a compact
@@ -151,8 +216,8 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 		}
 		at = t
 	}
-	if p := db.clusterPolicy; p.Merged != nil || p.Canonical != nil {
-		akey, av, aat, muted, err := aliasedRecord(recs, m.To.Key(), m.Alert.ClusterID, p)
+	if merged := db.clusterPolicy.Merged; merged != nil {
+		akey, av, aat, muted, err := aliasedRecord(recs, m.To.Key(), m.Alert.ClusterID, merged(m.Alert.ClusterID))
 		if err != nil {
 			return chat.Message{}, false, err
 		}
@@ -217,50 +282,31 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 // cluster root: it returns the latest one (key, stored value, time), and
 // whether any is muted (a mute of either half of a merged event holds for
 // the whole of it). Only each record's time and mute are decoded. The
-// records are looked up by the IDs p.Merged lists, or else found among
-// all the chat's records through p.Canonical.
-func aliasedRecord(recs *bolt.Bucket, chatKey, root string, p ClusterPolicy) ([]byte, []byte, time.Time, bool, error) {
+// records are looked up under each ID of merged, the IDs merged into root.
+func aliasedRecord(recs *bolt.Bucket, chatKey, root string, merged []string) ([]byte, []byte, time.Time, bool, error) {
 	var (
 		key, val []byte
 		at       time.Time
 		muted    bool
 	)
-	consider := func(k, v []byte) error {
+	for _, id := range merged {
+		if id == root {
+			continue
+		}
+		k := clusterKey(chatKey, id)
+		v := recs.Get(k)
+		if v == nil {
+			continue
+		}
 		t, m, err := clusterHead(v)
 		if err != nil {
-			return fmt.Errorf("decode cluster alert %q: %w", k, err)
+			return nil, nil, time.Time{}, false, fmt.Errorf("decode cluster alert %q: %w", k, err)
 		}
 		if m {
 			muted = true
 		}
 		if val == nil || t.After(at) {
-			key, val, at = append([]byte(nil), k...), v, t
-		}
-		return nil
-	}
-	if p.Merged != nil {
-		for _, id := range p.Merged(root) {
-			if id == root {
-				continue
-			}
-			k := clusterKey(chatKey, id)
-			if v := recs.Get(k); v != nil {
-				if err := consider(k, v); err != nil {
-					return nil, nil, time.Time{}, false, err
-				}
-			}
-		}
-		return key, val, at, muted, nil
-	}
-	prefix := clusterKey(chatKey, "")
-	cur := recs.Cursor()
-	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-		id := string(k[len(prefix):])
-		if id == root || p.Canonical(id) != root {
-			continue
-		}
-		if err := consider(k, v); err != nil {
-			return nil, nil, time.Time{}, false, err
+			key, val, at = k, v, t
 		}
 	}
 	return key, val, at, muted, nil
@@ -501,14 +547,20 @@ func (db *DB) PruneClusterAlerts(before time.Time) (int, error) {
 // keys. Should both chats hold a record of one cluster, the newer stays.
 func moveClusterAlerts(tx *bolt.Tx, from, to string, rehome func(chat.Address) chat.Address) error {
 	recs, bySeq := bucket(tx, bucketClusterAlerts), bucket(tx, bucketClusterSeqs)
-	prefix := clusterKey(from, "")
 	type move struct {
 		old, new []byte
 		rec      clusterRecord
 	}
 	var moves []move
+	// Keys begin with the cluster (clusterKey), so the chat's records are
+	// found by reading them all: a chat moves seldom (a Telegram group
+	// becoming a supergroup).
 	cur := recs.Cursor()
-	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		id, chatKey, ok := splitClusterKey(k)
+		if !ok || string(chatKey) != from {
+			continue
+		}
 		// Not resolved: a compact record stays compact, referring to
 		// the same story.
 		r, err := decodeClusterRecord(k, v)
@@ -516,7 +568,7 @@ func moveClusterAlerts(tx *bolt.Tx, from, to string, rehome func(chat.Address) c
 			return err
 		}
 		r.To = rehome(r.To)
-		moves = append(moves, move{append([]byte(nil), k...), clusterKey(to, string(k[len(prefix):])), r})
+		moves = append(moves, move{append([]byte(nil), k...), clusterKey(to, string(id)), r})
 	}
 	if len(moves) == 0 {
 		return nil

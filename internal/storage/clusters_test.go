@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"frontwire/internal/chat"
 	"frontwire/internal/story"
 )
@@ -157,16 +159,9 @@ func TestClusterRecordsSurviveReopenAndPrune(t *testing.T) {
 // TestMergedClusterFindsAlertUnderOldID: a chat got its alert of an event
 // under a cluster ID that was later merged into an older cluster. A story
 // filed under the older (canonical) ID edits that alert, and a mute of it
-// holds, when the policy maps IDs through Canonical or lists them through
-// Merged.
+// holds, when the policy lists merged IDs through Merged.
 func TestMergedClusterFindsAlertUnderOldID(t *testing.T) {
-	canon := func(id string) string {
-		if id == "young" {
-			return "root"
-		}
-		return id
-	}
-	// Merged is Canonical's inverse: the same merge, listed from the root.
+	// The merge of "young" into "root", listed from the root.
 	merged := func(root string) []string {
 		if root == "root" {
 			return []string{"young", "root"}
@@ -179,12 +174,9 @@ func TestMergedClusterFindsAlertUnderOldID(t *testing.T) {
 		mute   bool
 		want   chat.MessageKind // of the one message queued; "" for none
 	}{
-		{"edit of the alert under the old ID", ClusterPolicy{Canonical: canon}, false, chat.KindEdit},
-		{"muted under the old ID", ClusterPolicy{Canonical: canon}, true, ""},
-		{"without Canonical a second alert", ClusterPolicy{}, false, chat.KindAlert},
+		{"without Merged a second alert", ClusterPolicy{}, false, chat.KindAlert},
 		{"edit, found through Merged", ClusterPolicy{Merged: merged}, false, chat.KindEdit},
 		{"muted, found through Merged", ClusterPolicy{Merged: merged}, true, ""},
-		{"Merged is used before Canonical", ClusterPolicy{Merged: merged, Canonical: func(id string) string { return id }}, false, chat.KindEdit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,5 +218,77 @@ func TestMergedClusterFindsAlertUnderOldID(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMigrateV5ClusterKeys: a v5 file's cluster records, keyed chat
+// first, are re-keyed cluster first on open (migrateV5toV6), and the chats'
+// alerts still answer /why, get edited and stay muted.
+func TestMigrateV5ClusterKeys(t *testing.T) {
+	db, _ := openTemp(t)
+	a, b := addr("telegram", "1"), addr("discord", "2")
+	s1 := outletStory("s1", "reuters")
+	q := commitOne(t, db, s1, clusteredAlert(a, s1, "c1", t0), clusteredAlert(b, s1, "c1", t0))
+	if len(q) != 2 {
+		t.Fatalf("first story queued %+v", q)
+	}
+	if _, err := db.MuteAlert(b.Key(), q[1].Alert.Number); err != nil {
+		t.Fatal(err)
+	}
+	// Turn the file into v5's layout: records under "cluster_alerts"
+	// keyed chat, 0, cluster, and alert numbers naming those keys.
+	v5key := func(k []byte) []byte {
+		id, chatKey, _ := splitClusterKey(k)
+		return append(append(append([]byte(nil), chatKey...), 0), id...)
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		old, err := tx.CreateBucket([]byte("cluster_alerts"))
+		if err != nil {
+			return err
+		}
+		if err := bucket(tx, bucketClusterAlerts).ForEach(func(k, v []byte) error { return old.Put(v5key(k), v) }); err != nil {
+			return err
+		}
+		nums := bucket(tx, bucketClusterSeqs)
+		var renumber [][2][]byte
+		if err := nums.ForEach(func(k, v []byte) error {
+			renumber = append(renumber, [2][]byte{append([]byte(nil), k...), v5key(v)})
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, r := range renumber {
+			if err := nums.Put(r[0], r[1]); err != nil {
+				return err
+			}
+		}
+		if err := tx.DeleteBucket([]byte(bucketClusterAlerts)); err != nil {
+			return err
+		}
+		return bucket(tx, bucketMeta).Put([]byte(keySchemaVersion), u64(5))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, _ = reopen(t, db)
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte("cluster_alerts")) != nil {
+			t.Error("the v5 bucket is still there")
+		}
+		if n := bucket(tx, bucketClusterAlerts).Stats().KeyN; n != 2 {
+			t.Errorf("%d cluster records after the migration, want 2", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := db.AlertInfo(a.Key(), q[0].Alert.Number); err != nil || info.Title != s1.Title {
+		t.Fatalf("AlertInfo after the migration = %+v, %v", info, err)
+	}
+	s2 := outletStory("s2", "ap")
+	q2 := commitOne(t, db, s2, clusteredAlert(a, s2, "c1", t0.Add(time.Minute)), clusteredAlert(b, s2, "c1", t0.Add(time.Minute)))
+	if len(q2) != 1 || q2[0].Kind != chat.KindEdit || q2[0].EditOf != q[0].Seq || q2[0].To != a {
+		t.Fatalf("second story queued %+v; want one edit of chat a's alert %d (chat b muted it)", q2, q[0].Seq)
 	}
 }

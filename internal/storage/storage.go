@@ -24,7 +24,7 @@ import (
 )
 
 // SchemaVersion is the version of the bucket layout this build writes.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // DefaultTimeout is how long Open waits for the file lock when
 // Options.Timeout is not set.
@@ -62,7 +62,7 @@ const (
 	bucketKV         = "kv"
 	// Story clusters (clusters.go): a chat's alert of a cluster, and the
 	// alert numbers shown to users.
-	bucketClusterAlerts = "cluster_alerts"
+	bucketClusterAlerts = "cluster_records" // v6; "cluster_alerts" before (migrateV5toV6)
 	bucketClusterSeqs   = "cluster_alert_numbers"
 )
 
@@ -91,9 +91,10 @@ type migration func(tx *bolt.Tx) error
 // version i+1 to version i+2; len(migrations())+1 must equal SchemaVersion.
 // v2 adds the bucket of sources added at run time; v3 the buckets of
 // digests and quiet hours (digest.go); v4 the compact outbox records
-// (outbox_codec.go); v5 the compact cluster records (cluster_codec.go).
+// (outbox_codec.go); v5 the compact cluster records (cluster_codec.go);
+// v6 orders cluster records by cluster, then chat (clusterKey).
 func migrations() []migration {
-	return []migration{migrateV1toV2, migrateV2toV3, migrateV3toV4, migrateV4toV5}
+	return []migration{migrateV1toV2, migrateV2toV3, migrateV3toV4, migrateV4toV5, migrateV5toV6}
 }
 
 // Options tunes Open.
