@@ -130,23 +130,33 @@ func migrateV5toV6(tx *bolt.Tx) error {
 		return fmt.Errorf("move cluster records: %w", err)
 	}
 	if nums := tx.Bucket([]byte(bucketClusterSeqs)); nums != nil {
-		var renumber [][2][]byte
-		err := nums.ForEach(func(k, v []byte) error {
-			if nk, ok := rekey(v); ok {
-				renumber = append(renumber, [2][]byte{append([]byte(nil), k...), nk})
-			}
-			return nil
-		})
-		if err != nil {
+		if err := repointNumbers(nums, rekey); err != nil {
 			return err
-		}
-		for _, r := range renumber {
-			if err := nums.Put(r[0], r[1]); err != nil {
-				return fmt.Errorf("renumber cluster alert %x: %w", r[0], err)
-			}
 		}
 	}
 	return tx.DeleteBucket([]byte("cluster_alerts"))
+}
+
+// repointNumbers points every alert number whose record key newKey maps
+// (ok) at the new key. Several numbers may name one record. The changes
+// are collected first: bbolt's ForEach must not run beside Puts.
+func repointNumbers(nums *bolt.Bucket, newKey func(old []byte) ([]byte, bool)) error {
+	var renumber [][2][]byte
+	err := nums.ForEach(func(k, v []byte) error {
+		if nk, ok := newKey(v); ok {
+			renumber = append(renumber, [2][]byte{append([]byte(nil), k...), nk})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range renumber {
+		if err := nums.Put(r[0], r[1]); err != nil {
+			return fmt.Errorf("repoint cluster alert number %x: %w", r[0], err)
+		}
+	}
+	return nil
 }
 
 // splitClusterKey returns the cluster ID and the chat key of key
@@ -592,21 +602,9 @@ func moveClusterAlerts(tx *bolt.Tx, from, to string, rehome func(chat.Address) c
 			return err
 		}
 	}
-	// Alert numbers name records by key; several numbers may name one.
-	var renumber [][2][]byte
-	err := bySeq.ForEach(func(k, v []byte) error {
-		if nk, ok := renamed[string(v)]; ok {
-			renumber = append(renumber, [2][]byte{append([]byte(nil), k...), nk})
-		}
-		return nil
+	// Alert numbers name records by key.
+	return repointNumbers(bySeq, func(old []byte) ([]byte, bool) {
+		nk, ok := renamed[string(old)]
+		return nk, ok
 	})
-	if err != nil {
-		return err
-	}
-	for _, r := range renumber {
-		if err := bySeq.Put(r[0], r[1]); err != nil {
-			return fmt.Errorf("move cluster alert number %x: %w", r[0], err)
-		}
-	}
-	return nil
 }
