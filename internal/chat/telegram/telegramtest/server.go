@@ -315,6 +315,17 @@ func (s *Server) WaitCalls(method string, n int, timeout time.Duration) error {
 	return s.waitFor(timeout, func() bool { return s.calls[method] >= n })
 }
 
+// WaitEdits waits until at least n editMessageText calls were accepted
+// (a call answered 429 and retried counts once, when accepted) and
+// returns them all.
+func (s *Server) WaitEdits(n int, timeout time.Duration) ([]SentMessage, error) {
+	err := s.waitFor(timeout, func() bool { return len(s.edits) >= n })
+	if err != nil {
+		return s.Edits(), fmt.Errorf("waiting for %d accepted edits, got %d: %w", n, len(s.Edits()), err)
+	}
+	return s.Edits(), nil
+}
+
 // WaitPolling waits until a getUpdates call is blocked in the long poll
 // with no update to return.
 func (s *Server) WaitPolling(timeout time.Duration) error {
