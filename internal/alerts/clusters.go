@@ -37,13 +37,8 @@ type ClusterSet struct {
 // Assign files one story; the pipeline uses assignClusters.
 func (s *ClusterSet) Assign(st *story.Story) (string, bool) { return s.c.Assign(st) }
 
-// Canonical maps the ID of a cluster merged into an older one to that
-// one's ID (clusters.Clusterer.Canonical); Merged, its inverse, is what
-// storage uses (Policy).
-func (s *ClusterSet) Canonical(id string) string { return s.c.Canonical(id) }
-
 // Merged lists the IDs of the clusters merged into the cluster root
-// (clusters.Clusterer.Merged), the inverse of Canonical.
+// (clusters.Clusterer.Merged), the inverse of the clusterer's Canonical.
 func (s *ClusterSet) Merged(root string) []string { return s.c.Merged(root) }
 
 // Policy is the storage.ClusterPolicy that goes with the set: edits within

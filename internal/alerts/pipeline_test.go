@@ -203,7 +203,7 @@ func TestPipelineMergedClusterEditsTheChatsAlert(t *testing.T) {
 				t.Fatalf("queued %+v, want b's alert first", pending)
 			}
 			bID := pending[0].Alert.ClusterID
-			if root := set.Canonical(bID); root == bID || !slices.Equal(set.Merged(root), []string{bID}) {
+			if root := set.c.Canonical(bID); root == bID || !slices.Equal(set.Merged(root), []string{bID}) {
 				t.Fatalf("setup: b's cluster %s maps to %s, which lists %v as merged; want it merged into a's", bID, root, set.Merged(root))
 			}
 			second := pending[1]
