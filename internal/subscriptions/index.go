@@ -69,7 +69,7 @@ type Index struct {
 // A posting list is a byte slice of records, one per subscription filed
 // under the key:
 //
-//	slot (uint32 LE; exactBit set for a single-word query), sig (4 bytes),
+//	slot (uint32 LE; with exactBit, multiBit and impliedBit), sig (4 bytes),
 //	plen (uint16 LE), at (uint16 LE), the compiled query (plen bytes,
 //	Query.prog)
 //
@@ -177,6 +177,9 @@ func (ix *Index) addLocked(p *prepared) {
 		rs := slot
 		if single && !k.pre {
 			rs |= exactBit
+		}
+		if k.at != noTerm && c.Q.impliedBy(int(k.at)) {
+			rs |= impliedBit
 		}
 		if len(p.keys) > 1 || k.pre {
 			// An OR is filed under several keys, and several story tokens
@@ -402,16 +405,27 @@ func (ix *Index) find(found []matched, d *Doc) (_ []matched, multi, candidates i
 				}
 				continue
 			}
+			at := int(binary.LittleEndian.Uint16(h[10:]))
+			if slot&impliedBit != 0 && u.mask&prog[at+1] != 0 {
+				// The key's term is where the query allows it, and
+				// that alone is a match.
+				candidates++
+				found = append(found, matched{slot &^ impliedBit, prog})
+				if slot&multiBit != 0 {
+					multi++
+				}
+				continue
+			}
 			if !d.bloom.has(sig{h[4], h[5], h[6], h[7]}) {
 				continue
 			}
 			candidates++
 			known := -1
-			if at := int(binary.LittleEndian.Uint16(h[10:])); at != noTerm && u.mask&prog[at+1] != 0 {
+			if at != noTerm && u.mask&prog[at+1] != 0 {
 				known = at // the node's field byte allows where u occurs
 			}
 			if q := (Query{prog: prog}); q.eval(d, 0, known) {
-				found = append(found, matched{slot, prog})
+				found = append(found, matched{slot &^ impliedBit, prog})
 				if slot&multiBit != 0 {
 					multi++
 				}
@@ -469,7 +483,13 @@ func preStart(s string) uint32 {
 const (
 	exactBit = 1 << 31 // the query is just that one unrestricted word
 	multiBit = 1 << 30 // the query is filed under several keys: dedupe it
-	slotMask = multiBit - 1
+	// impliedBit: the record's term (at) alone makes the query match: it
+	// is the whole query, or a branch of its top-level OR ("the OR
+	// Witkoff"). A story that finds the record with the term in a field
+	// it allows matches without a check. Only posting records carry it:
+	// findings drop it, so that a query found under two keys dedupes.
+	impliedBit = 1 << 29
+	slotMask   = impliedBit - 1
 )
 
 // sig is a query's filter: Bloom positions (1..255) of words it requires.

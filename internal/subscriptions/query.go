@@ -784,6 +784,24 @@ func (q *Query) singleWord() bool {
 	return n.op == opTerm && n.fld == fAny && !n.pre && n.ntok == 1
 }
 
+// impliedBy reports whether the term node at offset o alone makes q match:
+// it is the whole query, or a branch of the query's top-level OR.
+func (q *Query) impliedBy(o int) bool {
+	if o == 0 {
+		return true
+	}
+	n := q.node(0)
+	if n.op != opOr {
+		return false
+	}
+	for j := n.first; j < q.end(n); j += q.node(j).size {
+		if j == o {
+			return true
+		}
+	}
+	return false
+}
+
 // appendMatched appends the positive terms of q that occur in d.
 func (q *Query) appendMatched(dst []string, d *Doc) []string {
 	for o := 0; o < len(q.prog); {
