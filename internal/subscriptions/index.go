@@ -84,9 +84,11 @@ type Index struct {
 // chasing a pointer (and missing the cache) per candidate; the Bloom
 // signature rejects most non-matching candidates before even that.
 //
-// Bytes once written to a posting list are never changed: Remove builds a
-// new slice without the record. So the strings Match hands out (matched
-// terms are slices of a query's prog) stay valid after any later change.
+// A compiled query once written to a posting list is never changed:
+// Remove builds a new slice without the record. So the strings Match hands
+// out (matched terms are slices of a query's prog) stay valid after any
+// later change. (Only the slot fields are rewritten, by renumber, under
+// the write lock.)
 const recHdr = 12
 
 // noTerm is a record's at when its key does not prove a term.

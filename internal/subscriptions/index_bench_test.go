@@ -2,6 +2,7 @@ package subscriptions_test
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"frontwire/internal/cputime"
@@ -10,20 +11,26 @@ import (
 	"frontwire/internal/subscriptions/workload"
 )
 
-// benchSet builds an index of n generated subscriptions and 1,000 stories.
+// benchSet builds an index of n generated subscriptions, loaded as the
+// daemon loads them at start-up (Bulk), and 1,000 stories.
 func benchSet(b *testing.B, n int) (*subscriptions.Index, []subscriptions.CompiledSub, []story.Story) {
 	b.Helper()
 	g := workload.New(1)
 	subs := g.Subscriptions(n)
 	ix := subscriptions.NewIndex()
+	ix.Grow(n)
 	compiled := make([]subscriptions.CompiledSub, 0, n)
+	bulk := ix.NewBulk(runtime.GOMAXPROCS(0))
 	for _, s := range subs {
 		c, err := subscriptions.Compile(s)
 		if err != nil {
 			b.Fatal(err)
 		}
 		compiled = append(compiled, c)
-		ix.AddCompiled(c)
+		bulk.Add(s)
+	}
+	if _, err := bulk.Close(); err != nil {
+		b.Fatal(err)
 	}
 	return ix, compiled, g.Stories(1000)
 }

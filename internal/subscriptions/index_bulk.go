@@ -1,6 +1,7 @@
 package subscriptions
 
 import (
+	"encoding/binary"
 	"errors"
 	"sync"
 )
@@ -84,7 +85,48 @@ func (b *Bulk) Close() (added int, err error) {
 	}
 	close(b.work)
 	b.wg.Wait()
+	b.ix.mu.Lock()
+	b.ix.renumber()
+	b.ix.mu.Unlock()
 	return b.added, errors.Join(b.errs...)
+}
+
+// renumber gives every subscription a new slot, in the order of the posting
+// lists that hold them, so that the subscriptions filed under one key sit
+// side by side in the entry table. A story's matches come from a few
+// posting lists (at a million subscriptions, ~1,000 matches from ~100
+// lists of common words), and building their hits then reads runs of
+// adjacent entries instead of missing the cache (and the TLB) once per
+// hit in a table of 80 MB. Slots loaded in arrival order are random with
+// respect to keys. The caller holds the write lock; it rewrites the slot
+// field of every posting record in place (never the compiled queries, so
+// terms Match handed out stay valid) and drops free slots.
+func (ix *Index) renumber() {
+	old := ix.entries
+	to := make([]uint32, len(old)) // old slot → new slot + 1; 0: not yet placed
+	entries := make([]entry, 0, cap(old))
+	for i := range ix.keys.slots {
+		list := ix.keys.slots[i].list
+		if list == nil {
+			continue
+		}
+		recs := records(list)
+		for o := 0; o < len(recs); {
+			s, _, _, next := record(recs, o)
+			from := s & slotMask
+			if to[from] == 0 {
+				entries = append(entries, old[from])
+				to[from] = uint32(len(entries))
+			}
+			binary.LittleEndian.PutUint32(recs[o:], s&^slotMask|(to[from]-1))
+			o = next
+		}
+	}
+	ix.entries = entries
+	ix.free = ix.free[:0]
+	for slot := range entries {
+		ix.byID[entries[slot].id] = uint32(slot)
+	}
 }
 
 func (b *Bulk) run() {
