@@ -53,3 +53,72 @@ func TestBulkEqualsNaive(t *testing.T) {
 		})
 	}
 }
+
+// TestBulkRenumberKeepsAddRemove loads a bulk into an index that already
+// holds subscriptions and free slots: Close renumbers every slot, so
+// removing, replacing and adding subscriptions afterwards must still act
+// on the right ones.
+func TestBulkRenumberKeepsAddRemove(t *testing.T) {
+	g := workload.New(11)
+	subs := g.Subscriptions(5000)
+	ix := subscriptions.NewIndex()
+	live := map[uint64]subscriptions.Subscription{}
+	for _, s := range subs[:1000] {
+		if err := ix.Add(s); err != nil {
+			t.Fatal(err)
+		}
+		live[s.ID] = s
+	}
+	for _, s := range subs[:100] {
+		ix.Remove(s.ID) // free slots before the bulk
+		delete(live, s.ID)
+	}
+	b := ix.NewBulk(2)
+	for _, s := range subs[1000:] {
+		b.Add(s)
+		live[s.ID] = s
+	}
+	if _, err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range subs[100:] {
+		switch i % 7 {
+		case 0:
+			ix.Remove(s.ID)
+			delete(live, s.ID)
+		case 1:
+			s.Query = g.Query() // a replacement under the same ID
+			if err := ix.Add(s); err != nil {
+				t.Fatal(err)
+			}
+			live[s.ID] = s
+		}
+	}
+	for _, s := range g.Subscriptions(300) {
+		s.ID += 10000 // new IDs, into the freed slots and past them
+		if err := ix.Add(s); err != nil {
+			t.Fatal(err)
+		}
+		live[s.ID] = s
+	}
+	if ix.Len() != len(live) {
+		t.Fatalf("Len %d, want %d", ix.Len(), len(live))
+	}
+	var all []subscriptions.Subscription
+	for _, s := range live {
+		all = append(all, s)
+	}
+	compiled := compileAll(all)
+	total := 0
+	for _, st := range g.Stories(200) {
+		d := subscriptions.NewDoc(&st)
+		want := subscriptions.NaiveMatch(compiled, d)
+		total += len(want)
+		if got := ix.Match(d); !sameHits(got, want) {
+			t.Fatalf("story %s: index %v, naive %v", st.ID, ids(got), ids(want))
+		}
+	}
+	if total == 0 {
+		t.Fatal("no story matched anything: the test proves nothing")
+	}
+}
