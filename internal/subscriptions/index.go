@@ -69,7 +69,7 @@ type Index struct {
 // A posting list is a byte slice of records, one per subscription filed
 // under the key:
 //
-//	slot (uint32 LE; with exactBit, multiBit and impliedBit), sig (4 bytes),
+//	slot (uint32 LE; with exactBit, multiBit and impliedBit), sig (uint32 LE),
 //	plen (uint16 LE), at (uint16 LE), the compiled query (plen bytes,
 //	Query.prog)
 //
@@ -119,7 +119,7 @@ func (ix *Index) Add(s Subscription) error {
 }
 
 func appendRecord(dst []byte, slot uint32, sg sig, at uint16, prog string) []byte {
-	dst = append(dst, byte(slot), byte(slot>>8), byte(slot>>16), byte(slot>>24), sg[0], sg[1], sg[2], sg[3],
+	dst = append(dst, byte(slot), byte(slot>>8), byte(slot>>16), byte(slot>>24), byte(sg), byte(sg>>8), byte(sg>>16), byte(sg>>24),
 		byte(len(prog)), byte(len(prog)>>8), byte(at), byte(at>>8))
 	return append(dst, prog...)
 }
@@ -129,7 +129,7 @@ func appendRecord(dst []byte, slot uint32, sg sig, at uint16, prog string) []byt
 func record(list []byte, o int) (slot uint32, sg sig, prog string, next int) {
 	h := list[o : o+recHdr]
 	slot = uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24
-	sg = sig{h[4], h[5], h[6], h[7]}
+	sg = sig(binary.LittleEndian.Uint32(h[4:]))
 	plen := int(h[8]) | int(h[9])<<8
 	o += recHdr
 	prog = unsafe.String(&list[o], plen)
@@ -146,7 +146,12 @@ type prepared struct {
 }
 
 func prepare(c CompiledSub) prepared {
-	return prepared{c: c, keys: c.Q.appendKeys(nil), sig: c.Q.signature()}
+	keys := c.Q.appendKeys(nil)
+	var skip uint32
+	if len(keys) == 1 && !keys[0].pre {
+		skip = keys[0].h
+	}
+	return prepared{c: c, keys: keys, sig: c.Q.signature(skip)}
 }
 
 // AddCompiled indexes an already compiled subscription, replacing any with
@@ -418,7 +423,7 @@ func (ix *Index) find(found []matched, d *Doc) (_ []matched, multi, candidates i
 				}
 				continue
 			}
-			if !d.bloom.has(sig{h[4], h[5], h[6], h[7]}) {
+			if !d.bloom.has(sig(binary.LittleEndian.Uint32(h[4:]))) {
 				continue
 			}
 			candidates++
@@ -494,12 +499,21 @@ const (
 	slotMask   = impliedBit - 1
 )
 
-// sig is a query's filter: Bloom positions (1..255) of words it requires.
-// Position 0 is set in every story, so unused positions always pass.
-type sig [4]uint8
+// sig is a query's filter: the Bloom positions (1..1023) of up to three
+// words it requires, 10 bits each, in one uint32. Position 0 is set in
+// every story, so unused positions always pass.
+//
+// The filter has 1,024 bits because a story has about 100 distinct
+// tokens: in the 256 bits it had before, a third of all positions were
+// set, so a third of the candidates whose other words were absent still
+// had to be evaluated; at 1,024 bits about a tenth are.
+type sig uint32
 
-// bloom is a 256-bit Bloom filter of a story's tokens, one hash each.
-type bloom [4]uint64
+// sigWords is how many words a sig holds.
+const sigWords = 3
+
+// bloom is a 1,024-bit Bloom filter of a story's tokens, one hash each.
+type bloom [16]uint64
 
 func (b *bloom) add(h uint32) {
 	p := bloomPos(h)
@@ -507,24 +521,23 @@ func (b *bloom) add(h uint32) {
 }
 
 func (b *bloom) has(s sig) bool {
-	for _, p := range s {
-		if b[p>>6]&(1<<(p&63)) == 0 {
-			return false
-		}
-	}
-	return true
+	p0, p1, p2 := uint32(s)&1023, uint32(s)>>10&1023, uint32(s)>>20&1023
+	return b[p0>>6]&(1<<(p0&63)) != 0 && b[p1>>6]&(1<<(p1&63)) != 0 && b[p2>>6]&(1<<(p2&63)) != 0
 }
 
-// bloomPos maps a token hash to a position in 1..255.
-func bloomPos(h uint32) uint8 { return uint8(1 + (h^h>>16)%255) }
+// bloomPos maps a token hash to a position in 1..1023.
+func bloomPos(h uint32) uint32 { return 1 + (h^h>>16)%1023 }
 
-// signature picks up to four words the query cannot match without (the
+// signature picks up to three words the query cannot match without (the
 // words of the terms directly under its top-level AND, or of the single
-// term it is), rarest first. It runs for every subscription at start-up,
-// so it keeps the four rarest words in a small array instead of sorting.
-func (q *Query) signature() sig {
-	var best [len(sig{})]uint32 // hashes, rarest first
-	var freq [len(sig{})]float64
+// term it is), rarest first, leaving out the word of the query's one key
+// when it has one (skip; 0 for none): a story that finds the record
+// through that key has it, so it would only waste a position. It runs for
+// every subscription at start-up, so it keeps the rarest words in a small
+// array instead of sorting.
+func (q *Query) signature(skip uint32) sig {
+	var best [sigWords]uint32 // hashes, rarest first
+	var freq [sigWords]float64
 	n := 0
 	addTerm := func(t qnode) {
 		if t.op != opTerm || t.pre {
@@ -535,6 +548,11 @@ func (q *Query) signature() sig {
 			l := int(q.prog[o]) | int(q.prog[o+1])<<8
 			tok := q.prog[o+2 : o+2+l]
 			o += 2 + l
+			h := hashTok(tok)
+			if h == skip {
+				skip = 0 // only once: a phrase may repeat the word
+				continue
+			}
 			f := wordFreq(tok)
 			if n == len(best) && f >= freq[n-1] {
 				continue
@@ -546,7 +564,7 @@ func (q *Query) signature() sig {
 				best[i], freq[i] = best[i-1], freq[i-1]
 				i--
 			}
-			best[i], freq[i] = hashTok(tok), f
+			best[i], freq[i] = h, f
 			n = min(n+1, len(best))
 		}
 	}
@@ -560,7 +578,7 @@ func (q *Query) signature() sig {
 	}
 	var s sig
 	for i := range n {
-		s[i] = bloomPos(best[i])
+		s |= sig(bloomPos(best[i])) << (10 * i)
 	}
 	return s
 }

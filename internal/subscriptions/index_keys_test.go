@@ -33,11 +33,11 @@ func TestKeyTableEqualsMap(t *testing.T) {
 				// One posting record, appended to the key's list or
 				// starting it.
 				prog := fmt.Sprint("q", i)
-				added := kt.appendRecord(k, kh, pre, uint32(i), sig{1, 2, 3, 4}, uint16(i), prog)
+				added := kt.appendRecord(k, kh, pre, uint32(i), sig(0x04030201), uint16(i), prog)
 				if _, had := want[id]; added == had {
 					t.Fatalf("step %d: appendRecord(%q) reported added=%v, key held before: %v", i, k, added, had)
 				}
-				want[id] = appendRecord(append([]byte(nil), want[id]...), uint32(i), sig{1, 2, 3, 4}, uint16(i), prog)
+				want[id] = appendRecord(append([]byte(nil), want[id]...), uint32(i), sig(0x04030201), uint16(i), prog)
 			}
 			if kt.len() != len(want) {
 				t.Fatalf("step %d: len = %d, want %d", i, kt.len(), len(want))
