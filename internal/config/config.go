@@ -43,6 +43,10 @@ type Clusters struct {
 	// EditWindow is how long after a chat's alert later reports edit it
 	// instead of alerting anew.
 	EditWindow Duration `toml:"edit_window"`
+	// MaxMerged caps how many events one event may absorb through merges.
+	// Each alert looks up the chat's alert under every absorbed event's
+	// ID, so a catch-all event that absorbed thousands slowed every poll.
+	MaxMerged int `toml:"max_merged"`
 }
 
 // Bot holds the platform-neutral settings.

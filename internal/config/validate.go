@@ -48,6 +48,9 @@ func (c Config) Validate() []Problem {
 	if cl.EditWindow.Duration < 0 {
 		add("clusters.edit_window", "must not be negative")
 	}
+	if cl.MaxMerged < 0 {
+		add("clusters.max_merged", "must not be negative (0 means the default)")
+	}
 
 	b := c.Bot
 	if strings.TrimSpace(b.DataDir) == "" {

@@ -184,6 +184,7 @@ func New(ctx context.Context, opt Options) (*Daemon, error) {
 		Threshold:      cfg.Clusters.Threshold,
 		MergeThreshold: cfg.Clusters.MergeThreshold,
 		Window:         cfg.Clusters.Window.Duration,
+		MaxMerged:      cfg.Clusters.MaxMerged,
 	}, opt.Clock.Now())
 	if err != nil {
 		return nil, err
