@@ -364,13 +364,14 @@ func (ix *Index) AppendMatches(dst []Hit, d *Doc, terms bool) (hits []Hit, candi
 		// All hits' terms share one backing array; each Hit gets a capped
 		// slice of it so that appending to one cannot clobber another.
 		all := make([]string, 0, len(found)+len(found)/2)
+		var arena termArena
 		for i, m := range found {
 			from := len(all)
 			q := Query{prog: m.prog}
 			if m.slot&exactBit != 0 {
 				all = append(all, q.firstTok(q.node(0)))
 			} else {
-				all = q.appendMatched(all, d)
+				all = q.appendMatched(all, d, &arena)
 			}
 			out[i].Terms = all[from:len(all):len(all)]
 		}

@@ -740,31 +740,63 @@ func (q *Query) write(b *strings.Builder, o int, inOr bool) {
 	}
 }
 
+// plainTerm reports whether term n prints as its one word, a string the
+// compiled query already holds.
+func plainTerm(n qnode) bool { return n.fld == fAny && n.ntok == 1 && !n.pre }
+
 // termString is term n as String prints it and Match reports it.
 func (q *Query) termString(n qnode) string {
-	if n.fld == fAny && n.ntok == 1 && !n.pre {
+	if plainTerm(n) {
 		return q.firstTok(n) // the common case, without allocating
+	}
+	return string(q.appendTermText(nil, n))
+}
+
+// appendTermText appends term n as String prints it to b.
+func (q *Query) appendTermText(b []byte, n qnode) []byte {
+	switch n.fld {
+	case fTitle:
+		b = append(b, "title:"...)
+	case fSource:
+		b = append(b, "source:"...)
 	}
 	var buf [MaxPhraseWords]string
 	toks := q.toks(n, buf[:0])
-	var b strings.Builder
-	switch n.fld {
-	case fTitle:
-		b.WriteString("title:")
-	case fSource:
-		b.WriteString("source:")
-	}
 	if len(toks) == 1 {
-		b.WriteString(toks[0])
+		b = append(b, toks[0]...)
 		if n.pre {
-			b.WriteByte('*')
+			b = append(b, '*')
 		}
-		return b.String()
+		return b
 	}
-	b.WriteByte('"')
-	b.WriteString(strings.Join(toks, " "))
-	b.WriteByte('"')
-	return b.String()
+	b = append(b, '"')
+	for i, t := range toks {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, t...)
+	}
+	return append(b, '"')
+}
+
+// termArena holds the printed terms of one match call in one growing
+// buffer, instead of a string allocation per phrase, prefix or field
+// term. Bytes once appended are never written again (a full buffer is
+// replaced, not reused), so the strings handed out stay valid and
+// immutable.
+type termArena []byte
+
+// term returns term n as termString does, printed into the arena.
+func (a *termArena) term(q *Query, n qnode) string {
+	if plainTerm(n) {
+		return q.firstTok(n)
+	}
+	if *a == nil {
+		*a = make(termArena, 0, 512) // ~20 terms; it grows if need be
+	}
+	from := len(*a)
+	*a = q.appendTermText(*a, n)
+	return unsafe.String(&(*a)[from], len(*a)-from)
 }
 
 // Match reports whether d matches q, and if it does, the positive terms
@@ -774,7 +806,7 @@ func (q *Query) Match(d *Doc) (ok bool, terms []string) {
 	if !q.eval(d, 0, -1) {
 		return false, nil
 	}
-	return true, q.appendMatched(nil, d)
+	return true, q.appendMatched(nil, d, nil)
 }
 
 // singleWord reports whether q is one unrestricted word, which matches
@@ -802,8 +834,9 @@ func (q *Query) impliedBy(o int) bool {
 	return false
 }
 
-// appendMatched appends the positive terms of q that occur in d.
-func (q *Query) appendMatched(dst []string, d *Doc) []string {
+// appendMatched appends the positive terms of q that occur in d, printed
+// into arena when it is not nil.
+func (q *Query) appendMatched(dst []string, d *Doc, arena *termArena) []string {
 	for o := 0; o < len(q.prog); {
 		n := q.node(o)
 		switch n.op {
@@ -812,7 +845,11 @@ func (q *Query) appendMatched(dst []string, d *Doc) []string {
 			continue
 		case opTerm:
 			if q.termIn(d, n) {
-				dst = append(dst, q.termString(n))
+				if arena != nil {
+					dst = append(dst, arena.term(q, n))
+				} else {
+					dst = append(dst, q.termString(n))
+				}
 			}
 			o += n.size
 			continue
