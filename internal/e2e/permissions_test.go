@@ -69,10 +69,10 @@ func TestTelegramPermissionsThroughBinary(t *testing.T) {
 	}
 	for i, f := range forged {
 		tg.PushUpdate(fmt.Sprintf(`{"callback_query":{"id":"cb%d","from":{"id":%d,"is_bot":false,"first_name":"x"},"data":"unsubscribe 1","chat_instance":"1","message":{"message_id":5,"date":1,"chat":{"id":%d,"type":%q},"text":"list"}}}`, i, f.user, f.chatID, f.typ))
-		if err := tg.WaitCalls("answerCallbackQuery", i+1, 30*time.Second); err != nil {
+		answers, err := tg.WaitCallbackAnswers(i+1, 30*time.Second)
+		if err != nil {
 			t.Fatalf("%s: %v", f.name, err)
 		}
-		answers := tg.CallbackAnswers()
 		a := answers[len(answers)-1].Text
 		tried++
 		if !refused(a) {

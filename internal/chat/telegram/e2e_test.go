@@ -449,8 +449,10 @@ func TestE2EUnsubscribeButton(t *testing.T) {
 			"text": list.Text,
 		},
 	}))
-	answers := e.tg.CallbackAnswers()
-	if len(answers) != 1 || answers[0].ID != "cb-4001" || !strings.HasPrefix(answers[0].Text, "Unsubscribed #") {
+	// The update is confirmed once stored, before it is handled: wait
+	// for the answer, which comes after the unsubscribe is done.
+	answers, err := e.tg.WaitCallbackAnswers(1, e2eWait)
+	if err != nil || len(answers) != 1 || answers[0].ID != "cb-4001" || !strings.HasPrefix(answers[0].Text, "Unsubscribed #") {
 		t.Fatalf("callback answers = %+v", answers)
 	}
 	if subs := e.subs(user); len(subs) != 0 {

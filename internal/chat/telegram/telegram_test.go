@@ -391,10 +391,10 @@ func TestButtonRoundTrip(t *testing.T) {
 					t.Errorf("command from button = %+v", c)
 				}
 			}
-			if err := e.srv.WaitCalls("answerCallbackQuery", i+1, wait); err != nil {
-				t.Fatal("callback not answered")
+			answers, err := e.srv.WaitCallbackAnswers(i+1, wait)
+			if err != nil {
+				t.Fatal("callback not answered:", err)
 			}
-			answers := e.srv.CallbackAnswers()
 			if a := answers[len(answers)-1]; a.ID != id || a.Text != tt.want {
 				t.Errorf("answer = %+v, want %q", a, tt.want)
 			}

@@ -326,6 +326,18 @@ func (s *Server) WaitEdits(n int, timeout time.Duration) ([]SentMessage, error) 
 	return s.Edits(), nil
 }
 
+// WaitCallbackAnswers waits until at least n answerCallbackQuery calls
+// were accepted and returns them all. (WaitCalls counts a call when it
+// arrives, before its answer is recorded: a test that read the answers
+// right after it could find the newest one missing.)
+func (s *Server) WaitCallbackAnswers(n int, timeout time.Duration) ([]CallbackAnswer, error) {
+	err := s.waitFor(timeout, func() bool { return len(s.answers) >= n })
+	if err != nil {
+		return s.CallbackAnswers(), fmt.Errorf("waiting for %d callback answers, got %d: %w", n, len(s.CallbackAnswers()), err)
+	}
+	return s.CallbackAnswers(), nil
+}
+
 // WaitPolling waits until a getUpdates call is blocked in the long poll
 // with no update to return.
 func (s *Server) WaitPolling(timeout time.Duration) error {
