@@ -813,7 +813,7 @@ func (q *Query) Match(d *Doc) (ok bool, terms []string) {
 // exactly the stories whose title, text or categories hold that word.
 func (q *Query) singleWord() bool {
 	n := q.node(0)
-	return n.op == opTerm && n.fld == fAny && !n.pre && n.ntok == 1
+	return n.op == opTerm && plainTerm(n)
 }
 
 // impliedBy reports whether the term node at offset o alone makes q match:
