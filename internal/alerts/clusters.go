@@ -41,6 +41,9 @@ func (s *ClusterSet) Assign(st *story.Story) (string, bool) { return s.c.Assign(
 // (clusters.Clusterer.Merged), the inverse of the clusterer's Canonical.
 func (s *ClusterSet) Merged(root string) []string { return s.c.Merged(root) }
 
+// Config is the clusterer's configuration, with defaults filled in.
+func (s *ClusterSet) Config() clusters.Config { return s.c.Config() }
+
 // Policy is the storage.ClusterPolicy that goes with the set: edits within
 // editWindow (zero: storage's default), and a chat's records of merged
 // clusters looked up by Merged. `bot run` and the pipeline benchmark both
