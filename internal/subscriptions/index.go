@@ -2,6 +2,7 @@ package subscriptions
 
 import (
 	"encoding/binary"
+	"maps"
 	"math/bits"
 	"slices"
 	"sync"
@@ -64,6 +65,11 @@ type Index struct {
 	// looked up.
 	preStarts *[1 << 10]uint64
 	scratch   sync.Pool // *matchScratch, reused across Match calls
+	// platforms counts the indexed subscriptions by chat platform, kept
+	// by addLocked and removeSlot, so that the metrics gauge needs no walk
+	// of the stored subscriptions (at a million, 0.4 s and a million
+	// decoded subscriptions every refresh).
+	platforms map[string]int
 }
 
 // A posting list is a byte slice of records, one per subscription filed
@@ -179,6 +185,10 @@ func (ix *Index) addLocked(p *prepared) {
 		ix.entries = append(ix.entries, e)
 	}
 	ix.byID[c.ID] = slot
+	if ix.platforms == nil {
+		ix.platforms = map[string]int{}
+	}
+	ix.platforms[c.Chat.Platform]++
 	single := c.Q.singleWord()
 	for _, k := range p.keys {
 		rs := slot
@@ -249,6 +259,7 @@ func (ix *Index) removeSlot(slot uint32) {
 		}
 	}
 	delete(ix.byID, e.id)
+	ix.platforms[e.chat.Platform]--
 	*e = entry{}
 	ix.free = append(ix.free, slot)
 }
@@ -258,6 +269,17 @@ func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	return len(ix.byID)
+}
+
+// Platforms returns how many subscriptions are indexed on each chat
+// platform (the active ones: the caller indexes no paused subscription).
+// A platform whose subscriptions have all been removed is listed with 0,
+// so that a gauge set from this falls to 0 instead of keeping its last
+// value.
+func (ix *Index) Platforms() map[string]int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return maps.Clone(ix.platforms)
 }
 
 // Keys returns the number of distinct words and prefixes subscriptions are

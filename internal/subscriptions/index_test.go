@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -389,4 +390,42 @@ func TestDocReset(t *testing.T) {
 			t.Fatalf("story %d: hits changed after later Resets", i)
 		}
 	}
+}
+
+// TestIndexPlatforms checks the per-platform counts the metrics gauge reads
+// through adds, a replacement that moves a subscription to another
+// platform, removals, and a bulk load.
+func TestIndexPlatforms(t *testing.T) {
+	sub := func(id uint64, platform string) subscriptions.Subscription {
+		return subscriptions.Subscription{ID: id, Chat: chat.Address{Platform: platform, Chat: "1"}, Query: "Witkoff"}
+	}
+	ix := subscriptions.NewIndex()
+	for _, s := range []subscriptions.Subscription{sub(1, "telegram"), sub(2, "telegram"), sub(3, "discord")} {
+		if err := ix.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(step string, want map[string]int) {
+		t.Helper()
+		if got := ix.Platforms(); !maps.Equal(got, want) {
+			t.Errorf("%s: Platforms() = %v, want %v", step, got, want)
+		}
+	}
+	check("added", map[string]int{"telegram": 2, "discord": 1})
+	if err := ix.Add(sub(2, "discord")); err != nil { // same ID: replaces
+		t.Fatal(err)
+	}
+	check("replaced", map[string]int{"telegram": 1, "discord": 2})
+	ix.Remove(1)
+	ix.Remove(1) // unknown by now: changes nothing
+	check("removed", map[string]int{"telegram": 0, "discord": 2})
+
+	b := ix.NewBulk(2)
+	for id := uint64(10); id < 5010; id++ {
+		b.Add(sub(id, "telegram"))
+	}
+	if _, err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check("bulk", map[string]int{"telegram": 5000, "discord": 2})
 }
