@@ -40,7 +40,7 @@ func (d *Daemon) httpServer() *httpapi.Server {
 	srv := httpapi.New(d.Config.HTTP.Listen, d.Metrics, httpapi.Check{
 		Name: "storage",
 		Checker: httpapi.CheckerFunc(func(ctx context.Context) (bool, string) {
-			if _, err := d.DB.OutboxLen(); err != nil {
+			if err := d.DB.Ping(); err != nil {
 				return false, err.Error()
 			}
 			return true, ""

@@ -117,6 +117,22 @@ func TestOpenCreatesPrivateDirAndFile(t *testing.T) {
 	}
 }
 
+// TestPing checks the health probe's answer: nil while the file is open,
+// an error naming the file once it is closed.
+func TestPing(t *testing.T) {
+	db, _ := openTemp(t)
+	if err := db.Ping(); err != nil {
+		t.Fatalf("open: Ping() = %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Ping()
+	if err == nil || !strings.Contains(err.Error(), db.Path()) {
+		t.Fatalf("closed: Ping() = %v, want an error naming %s", err, db.Path())
+	}
+}
+
 func TestOpenSecondTimeIsLocked(t *testing.T) {
 	db, _ := openTemp(t)
 	// bbolt locks with flock, which belongs to the open file description:
