@@ -271,7 +271,7 @@ func (db *DB) place(tx *bolt.Tx, out *bolt.Bucket, m chat.Message, now time.Time
 	}
 	rec.Alert.Matched = mergeMatched(rec.Alert.Matched, m.Alert.Matched)
 	if rec.PendingEdit != 0 {
-		if err := out.Delete(u64(rec.PendingEdit)); err != nil {
+		if err := db.outbox.remove(tx, out, u64(rec.PendingEdit)); err != nil {
 			return chat.Message{}, false, fmt.Errorf("replace edit %d: %w", rec.PendingEdit, err)
 		}
 	}
@@ -466,7 +466,7 @@ func (db *DB) MuteAlert(chatKey string, seq uint64) (chat.Alert, error) {
 			return err
 		}
 		if rec.PendingEdit != 0 {
-			if err := bucket(tx, bucketOutbox).Delete(u64(rec.PendingEdit)); err != nil {
+			if err := db.outbox.remove(tx, bucket(tx, bucketOutbox), u64(rec.PendingEdit)); err != nil {
 				return err
 			}
 			rec.PendingEdit = 0

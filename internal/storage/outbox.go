@@ -343,20 +343,18 @@ func (db *DB) Pending() ([]chat.Message, error) {
 	return msgs, nil
 }
 
-// OutboxLen is the number of messages waiting in the outbox.
+// OutboxLen is the number of messages waiting in the outbox. It reads one
+// value, however many are queued (outbox_count.go).
 func (db *DB) OutboxLen() (int, error) {
-	n := 0
+	var seq uint64
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		c := bucket(tx, bucketOutbox).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			n++
-		}
+		seq = bucket(tx, bucketOutbox).Sequence()
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("count outbox: %w", err)
 	}
-	return n, nil
+	return db.outbox.len(seq), nil
 }
 
 // take removes message seq from the outbox and returns it.
@@ -371,7 +369,11 @@ func (db *DB) take(tx *bolt.Tx, seq uint64) (chat.Message, error) {
 	if err != nil {
 		return m, err
 	}
-	return m, out.Delete(k)
+	if err := out.Delete(k); err != nil {
+		return m, err
+	}
+	tx.OnCommit(db.outbox.onRemove)
+	return m, nil
 }
 
 // Ack removes message seq from the outbox and records its delivery (chat,

@@ -130,6 +130,8 @@ type DB struct {
 	// settings is the in-memory copy of digest cadences and chat
 	// settings (settings_cache.go).
 	settings settingsCache
+	// outbox counts the outbox's messages (outbox_count.go).
+	outbox outboxCount
 }
 
 // Open opens (creating when needed) the database at path. The parent
@@ -177,6 +179,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if err == nil {
 		err = bdb.View(db.settings.load)
+	}
+	if err == nil {
+		err = bdb.View(db.outbox.load)
 	}
 	if err != nil {
 		_ = bdb.Close()
