@@ -115,10 +115,18 @@ type Dispatcher struct {
 	active  int // workers running
 	rng     *rand.Rand
 	// lastEdit is when each message (by seq) was last edited, for
-	// EditInterval. It is kept in memory: after a restart the first edit
-	// of a message may come sooner.
-	lastEdit map[uint64]time.Time
+	// EditInterval. Entries older than that decide nothing and are swept
+	// as the map grows (noteEditLocked): without the sweep it kept one
+	// entry per edited alert for as long as the bot ran. It is kept in
+	// memory: after a restart the first edit of a message may come
+	// sooner.
+	lastEdit     map[uint64]time.Time
+	sweepEditsAt int // len(lastEdit) at which the next sweep runs
 }
+
+// minEditSweep is the fewest entries lastEdit holds before a sweep: small
+// enough to stay a few tens of KB, large enough that sweeps are rare.
+const minEditSweep = 1024
 
 type chatQueue struct {
 	msgs    []chat.Message
@@ -149,15 +157,16 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		cfg.EditInterval = DefaultEditInterval
 	}
 	d := &Dispatcher{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		clk:      cfg.Clock,
-		global:   map[string][]*bucket{},
-		queues:   map[string]*chatQueue{},
-		known:    map[uint64]bool{},
-		parked:   map[string]bool{},
-		lastEdit: map[uint64]time.Time{},
-		rng:      rand.New(rand.NewPCG(uint64(cfg.Clock.Now().UnixNano()), 0x5eed)),
+		cfg:          cfg,
+		log:          cfg.Logger,
+		clk:          cfg.Clock,
+		global:       map[string][]*bucket{},
+		queues:       map[string]*chatQueue{},
+		known:        map[uint64]bool{},
+		parked:       map[string]bool{},
+		lastEdit:     map[uint64]time.Time{},
+		sweepEditsAt: minEditSweep,
+		rng:          rand.New(rand.NewPCG(uint64(cfg.Clock.Now().UnixNano()), 0x5eed)),
 	}
 	d.idle = sync.NewCond(&d.mu)
 	now := cfg.Clock.Now()
@@ -412,7 +421,7 @@ func (d *Dispatcher) work(ctx context.Context, key string, q *chatQueue) {
 			aerr := d.cfg.Outbox.Ack(m.Seq, sent)
 			if m.Kind == chat.KindEdit {
 				d.mu.Lock()
-				d.lastEdit[m.EditOf] = d.clk.Now()
+				d.noteEditLocked(m.EditOf)
 				d.mu.Unlock()
 				// A newer edit replaced this one in the outbox while it
 				// was sent: that one goes out in its turn.
@@ -560,6 +569,23 @@ func (d *Dispatcher) nextLocked(q *chatQueue) (m chat.Message, ok bool, wait tim
 		}
 	}
 	return chat.Message{}, false, wait
+}
+
+// noteEditLocked records that message seq was edited now, and sweeps the
+// entries that no longer hold an edit back once the map has doubled since
+// the last sweep, so sweeping costs O(1) per edit.
+func (d *Dispatcher) noteEditLocked(seq uint64) {
+	now := d.clk.Now()
+	d.lastEdit[seq] = now
+	if len(d.lastEdit) < d.sweepEditsAt {
+		return
+	}
+	for s, at := range d.lastEdit {
+		if !now.Before(at.Add(d.cfg.EditInterval)) {
+			delete(d.lastEdit, s)
+		}
+	}
+	d.sweepEditsAt = max(2*len(d.lastEdit), minEditSweep)
 }
 
 // prepareEdit checks an edit before it is sent. It reports done when the

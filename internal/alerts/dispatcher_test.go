@@ -244,3 +244,38 @@ func TestBucketKeepsAnAbsoluteSchedule(t *testing.T) {
 		t.Errorf("second reservation at the end of a block waits %v, want the pacing interval", got)
 	}
 }
+
+// TestLastEditTimesAreSwept runs a bot's worth of edits, one a second over
+// many alerts, and checks that the edit times kept stay bounded while the
+// ones still holding an edit back survive every sweep.
+func TestLastEditTimesAreSwept(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	d := NewDispatcher(DispatcherConfig{Clock: clk, EditInterval: time.Minute})
+	to := chat.Address{Platform: "test", Chat: "1"}
+	held := func(seq uint64) bool {
+		q := &chatQueue{msgs: []chat.Message{{Seq: 1 << 40, To: to, Kind: chat.KindEdit, EditOf: seq}}}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		_, ok, wait := d.nextLocked(q)
+		return !ok && wait > 0
+	}
+	peak := 0
+	for seq := uint64(1); seq <= 20000; seq++ {
+		clk.Advance(time.Second)
+		d.mu.Lock()
+		d.noteEditLocked(seq)
+		peak = max(peak, len(d.lastEdit))
+		d.mu.Unlock()
+		// The alert edited 59 s ago must still hold its next edit back,
+		// whether or not this edit swept.
+		if seq > 59 && !held(seq-59) {
+			t.Fatalf("after edit %d: the edit of %d, 59 s ago, is not held back", seq, seq-59)
+		}
+	}
+	if peak > minEditSweep {
+		t.Errorf("edit times peaked at %d entries, want at most %d", peak, minEditSweep)
+	}
+	if held(19000) {
+		t.Errorf("the edit of 19000, 1,000 s ago, is held back")
+	}
+}
