@@ -12,8 +12,8 @@ import (
 // the sequence's growth; the ones that left are counted as their
 // transactions commit. The metrics gauge used to walk the outbox every
 // 30 s: after a platform outage that is a million keys, and every page of
-// the outbox mapped into the process again (docs/PERFORMANCE.md, "Sixth
-// session").
+// the outbox mapped into the process again (docs/PERFORMANCE.md, "Idle
+// costs with a million subscriptions").
 type outboxCount struct {
 	base     int64        // messages at Open, less the sequence then
 	removed  atomic.Int64 // messages removed by transactions committed since Open
