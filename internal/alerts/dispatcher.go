@@ -1,12 +1,13 @@
 package alerts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -137,6 +138,10 @@ type chatQueue struct {
 	// messages arrive, so a worker waiting for an edit's turn looks again.
 	inflight uint64
 	wake     chan struct{}
+	// edits maps a message to the newest queued edit of it, so that a
+	// newer edit finds the one it replaces without a pass over msgs (a
+	// pass per edit made a burst quadratic in a busy chat's queue).
+	edits map[uint64]uint64
 }
 
 // NewDispatcher returns a dispatcher; Run starts it.
@@ -303,24 +308,32 @@ func (d *Dispatcher) addLocked(msgs []chat.Message) {
 			d.queues[key] = q
 		}
 		if m.Kind == chat.KindEdit {
-			// A newer edit of the same message replaced this one in the
-			// outbox: forget the queued copy unless it is being sent.
-			keep := q.msgs[:0]
-			for _, o := range q.msgs {
-				if o.Kind == chat.KindEdit && o.EditOf == m.EditOf && o.Seq < m.Seq && o.Seq != q.inflight {
-					delete(d.known, o.Seq)
-					continue
+			// A newer edit of the same message replaced the older one in
+			// the outbox: forget the queued copy unless it is being sent.
+			// (An older edit arriving late is queued, and dropped when its
+			// turn comes: the outbox no longer holds it.)
+			old, ok := q.edits[m.EditOf]
+			if ok && old < m.Seq && old != q.inflight {
+				if i, found := q.find(old); found {
+					q.msgs = slices.Delete(q.msgs, i, i+1)
 				}
-				keep = append(keep, o)
+				delete(d.known, old)
 			}
-			q.msgs = keep
+			if !ok || old < m.Seq {
+				if q.edits == nil {
+					q.edits = map[uint64]uint64{}
+				}
+				q.edits[m.EditOf] = m.Seq
+			}
 		}
 		// Keep each queue in outbox order even when a Notify overtakes the
-		// initial load.
-		i := sort.Search(len(q.msgs), func(i int) bool { return q.msgs[i].Seq > m.Seq })
-		q.msgs = append(q.msgs, chat.Message{})
-		copy(q.msgs[i+1:], q.msgs[i:])
-		q.msgs[i] = m
+		// initial load. Messages nearly always come in order: appended.
+		if n := len(q.msgs); n == 0 || q.msgs[n-1].Seq < m.Seq {
+			q.msgs = append(q.msgs, m)
+		} else {
+			i, _ := q.find(m.Seq)
+			q.msgs = slices.Insert(q.msgs, i, m)
+		}
 		touched[key] = true
 	}
 	for key := range touched {
@@ -501,16 +514,24 @@ func (d *Dispatcher) pop(q *chatQueue, seq uint64) {
 // popLocked removes seq from q; waiting edits may have let it overtake
 // earlier messages, so it need not be first.
 func (d *Dispatcher) popLocked(q *chatQueue, seq uint64) {
-	for i := range q.msgs {
-		if q.msgs[i].Seq == seq {
-			q.msgs = append(q.msgs[:i], q.msgs[i+1:]...)
-			break
+	if i, found := q.find(seq); found {
+		if m := q.msgs[i]; m.Kind == chat.KindEdit && q.edits[m.EditOf] == seq {
+			delete(q.edits, m.EditOf)
 		}
+		q.msgs = slices.Delete(q.msgs, i, i+1)
 	}
 	if q.inflight == seq {
 		q.inflight = 0
 	}
 	delete(d.known, seq)
+}
+
+// find returns where seq is in q.msgs, which are in seq order, or where
+// it would go.
+func (q *chatQueue) find(seq uint64) (int, bool) {
+	return slices.BinarySearchFunc(q.msgs, seq, func(m chat.Message, seq uint64) int {
+		return cmp.Compare(m.Seq, seq)
+	})
 }
 
 // backoff is exponential from one second with ±20% jitter, capped.

@@ -279,3 +279,59 @@ func TestLastEditTimesAreSwept(t *testing.T) {
 		t.Errorf("the edit of 19000, 1,000 s ago, is held back")
 	}
 }
+
+// TestNewerEditReplacesQueuedOne checks how a chat's queue keeps edits: a
+// newer edit of a message takes the place of the queued one, except one
+// being sent; popping an edit forgets it only if it is still the newest.
+func TestNewerEditReplacesQueuedOne(t *testing.T) {
+	d := NewDispatcher(DispatcherConfig{Platforms: map[string]Platform{"test": {Sender: newRecorder()}}})
+	to := chat.Address{Platform: "test", Chat: "1"}
+	alert := chat.Message{Seq: 1, To: to, Kind: chat.KindAlert}
+	edit := func(seq uint64) chat.Message {
+		return chat.Message{Seq: seq, To: to, Kind: chat.KindEdit, EditOf: 1}
+	}
+	other := chat.Message{Seq: 9, To: to, Kind: chat.KindEdit, EditOf: 8}
+	queued := func(step string, want ...uint64) {
+		t.Helper()
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		var got []uint64
+		for _, m := range d.queues[to.Key()].msgs {
+			got = append(got, m.Seq)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) || len(d.known) != len(want) {
+			t.Fatalf("%s: queued %v (%d known), want %v", step, got, len(d.known), want)
+		}
+	}
+	d.Notify([]chat.Message{alert, edit(2), edit(3)})
+	queued("two edits", 1, 3)
+	d.Notify([]chat.Message{edit(4), other})
+	queued("a third, and another message's", 1, 4, 9)
+
+	q := d.queues[to.Key()]
+	d.mu.Lock()
+	q.inflight = 4 // being sent: a newer edit may not take it away
+	d.mu.Unlock()
+	d.Notify([]chat.Message{edit(6)})
+	queued("while 4 is sent", 1, 4, 6, 9)
+	d.pop(q, 4)
+	queued("4 sent", 1, 6, 9)
+	d.Notify([]chat.Message{edit(7)})
+	queued("after 4 was sent, 7 replaces 6", 1, 7, 9)
+
+	// An older edit arriving late (a Notify overtaking the load) is
+	// queued in order; the outbox has dropped it, so its turn drops it.
+	d.Notify([]chat.Message{edit(5)})
+	queued("a late 5", 1, 5, 7, 9)
+	d.pop(q, 7)
+	d.Notify([]chat.Message{edit(10)})
+	queued("7 sent, then 10", 1, 5, 9, 10)
+	d.Notify([]chat.Message{edit(11)})
+	queued("11 replaces 10", 1, 5, 9, 11)
+	d.pop(q, 11)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(q.edits) != 1 || q.edits[8] != 9 {
+		t.Errorf("after 11 was sent the queue maps %v, want only 8 → 9", q.edits)
+	}
+}
