@@ -372,7 +372,7 @@ func (db *DB) take(tx *bolt.Tx, seq uint64) (chat.Message, error) {
 	if err := out.Delete(k); err != nil {
 		return m, err
 	}
-	tx.OnCommit(db.outbox.onRemove)
+	db.outbox.countRemoved(tx)
 	return m, nil
 }
 

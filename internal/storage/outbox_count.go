@@ -48,6 +48,12 @@ func (c *outboxCount) remove(tx *bolt.Tx, out *bolt.Bucket, k []byte) error {
 	if err := out.Delete(k); err != nil {
 		return err
 	}
-	tx.OnCommit(c.onRemove)
+	c.countRemoved(tx)
 	return nil
+}
+
+// countRemoved counts one message deleted from the outbox by tx, once tx
+// commits (a rolled-back transaction removed nothing).
+func (c *outboxCount) countRemoved(tx *bolt.Tx) {
+	tx.OnCommit(c.onRemove)
 }

@@ -67,8 +67,8 @@ type Index struct {
 	scratch   sync.Pool // *matchScratch, reused across Match calls
 	// platforms counts the indexed subscriptions by chat platform, kept
 	// by addLocked and removeSlot, so that the metrics gauge needs no walk
-	// of the stored subscriptions (at a million, 0.4 s and a million
-	// decoded subscriptions every refresh).
+	// of the stored subscriptions (at a million, 0.3 CPU-s and two
+	// million allocations every refresh).
 	platforms map[string]int
 }
 
